@@ -1,0 +1,26 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import formbody from '@fastify/formbody';
+import { connectRoutes, installErrorHandler, installSecurityHeaders, pageRoutes, v1Routes } from './http/index.ts';
+import type { Services } from './services.ts';
+
+export const BODY_LIMIT_BYTES = 256 * 1024;
+
+/** Builds the Fastify instance from its plugins; listening is main.ts's job, so tests need no port. */
+export async function buildApp(services: Services): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: services.logger as FastifyBaseLogger,
+    trustProxy: services.config.trustProxy,
+    bodyLimit: BODY_LIMIT_BYTES,
+    requestTimeout: 30_000,
+    disableRequestLogging: false,
+    ajv: { customOptions: { coerceTypes: true, removeAdditional: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  installErrorHandler(app);
+  installSecurityHeaders(app, { hsts: services.config.baseUrl.startsWith('https:') });
+  await app.register(formbody);
+  await app.register(pageRoutes);
+  await app.register(connectRoutes(services));
+  await app.register(v1Routes(services));
+  return app;
+}

@@ -1,0 +1,58 @@
+import { ErrorCode, fail } from '../errors.ts';
+import type { Services } from '../services.ts';
+import { fromJson, toJson } from '../store/index.ts';
+import { hashToken, mintToken } from '../vault/index.ts';
+
+export const CONNECT_SESSION_TTL_MS = 30 * 60 * 1000;
+
+export interface EndUser {
+  id: string;
+  email?: string | undefined;
+  name?: string | undefined;
+}
+
+/**
+ * A short-lived `ghs_` token the app's backend creates for one end user; the browser carries it
+ * so the account it connects lands on that end user and nobody else can choose whom.
+ */
+export async function createConnectSession(
+  services: Services,
+  appId: string,
+  input: { endUser: EndUser; allowedProviders?: string[] | undefined },
+): Promise<{ token: string; expiresAt: number }> {
+  for (const provider of input.allowedProviders ?? []) {
+    if (!services.catalog.get(provider)) fail(ErrorCode.invalidRequest, `no provider "${provider}" in the catalog`);
+  }
+  const token = mintToken('connectSession');
+  const now = services.clock();
+  const expiresAt = now + CONNECT_SESSION_TTL_MS;
+  await services.db
+    .insertInto('connect_sessions')
+    .values({
+      id: hashToken(token),
+      app_id: appId,
+      end_user_id: input.endUser.id,
+      end_user_email: input.endUser.email ?? null,
+      end_user_name: input.endUser.name ?? null,
+      allowed_providers: input.allowedProviders ? toJson(input.allowedProviders) : null,
+      expires_at: expiresAt,
+      created_at: now,
+    })
+    .execute();
+  return { token, expiresAt };
+}
+
+/** The end user a live session of this app names, checked against the provider being connected. */
+export async function endUserOfSession(services: Services, appId: string, token: string, provider: string): Promise<string> {
+  const row = await services.db
+    .selectFrom('connect_sessions')
+    .selectAll()
+    .where('id', '=', hashToken(token))
+    .executeTakeFirst();
+  if (!row || row.app_id !== appId || row.expires_at <= services.clock()) {
+    fail(ErrorCode.invalidRequest, 'the connect session is unknown or expired; ask the app to start again');
+  }
+  const allowed = fromJson<string[] | null>(row!.allowed_providers, null);
+  if (allowed && !allowed.includes(provider)) fail(ErrorCode.accessDenied, `this connect session does not allow "${provider}"`);
+  return row!.end_user_id;
+}

@@ -1,0 +1,47 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { endUserOfSession } from '../authorization/index.ts';
+import { finishConnect, startConnect, CALLBACK_PATH } from '../connect/index.ts';
+import { connectedPage } from '../pages/index.ts';
+import type { Services } from '../services.ts';
+import { ConnectParams, ConnectQuery } from './schemas.ts';
+
+/** The upstream connect engine over HTTP: start (redirect upstream) and the upstream's callback. */
+export function connectRoutes(services: Services): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    app.get(CALLBACK_PATH, { config: { page: true } }, async (request, reply) => {
+      const query = new URLSearchParams(request.url.slice(request.url.indexOf('?') + 1 || request.url.length));
+      const result = await finishConnect(services, query);
+      const entry = services.catalog.get(result.account.provider);
+      return reply
+        .code(200)
+        .header('cache-control', 'no-store')
+        .type('text/html; charset=utf-8')
+        .send(
+          connectedPage({
+            providerName: entry?.name ?? result.account.provider,
+            accountLabel: result.account.email ?? result.account.name ?? result.account.upstream_subject,
+            reconnected: result.reconnected,
+          }),
+        );
+    });
+
+    app.get(
+      '/connect/:provider',
+      { config: { page: true }, schema: { params: ConnectParams, querystring: ConnectQuery } },
+      async (request, reply) => {
+        const { provider } = request.params;
+        const { app: appId, session, login_hint, account_id, subdomain } = request.query;
+        const endUserId = session ? await endUserOfSession(services, appId, session, provider) : null;
+        const { url } = await startConnect(services, {
+          appId,
+          provider,
+          endUserId,
+          accountId: account_id,
+          loginHint: login_hint,
+          templateValues: subdomain ? { subdomain } : undefined,
+        });
+        return reply.header('cache-control', 'no-store').redirect(url, 303);
+      },
+    );
+  };
+}

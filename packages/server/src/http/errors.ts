@@ -1,0 +1,81 @@
+import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import { ErrorCode, GatehouseError } from '../errors.ts';
+import { errorPage } from '../pages/index.ts';
+
+const STATUS: Record<ErrorCode, number> = {
+  invalid_request: 400,
+  invalid_client: 401,
+  invalid_grant: 400,
+  unauthorized_client: 400,
+  unsupported_grant_type: 400,
+  unsupported_response_type: 400,
+  invalid_scope: 400,
+  access_denied: 403,
+  invalid_token: 401,
+  insufficient_scope: 403,
+  not_found: 404,
+  conflict: 409,
+  invalid_state: 400,
+  upstream_error: 502,
+  upstream_unavailable: 503,
+  server_error: 500,
+};
+
+export const statusOf = (code: ErrorCode): number => STATUS[code];
+
+/** RFC 6749 §5.2 body: `{ error, error_description }`. */
+export function sendError(reply: FastifyReply, code: ErrorCode, description: string, status = STATUS[code]) {
+  if (status === 401) {
+    const scheme = code === ErrorCode.invalidClient ? 'Basic realm="gatehouse"' : `Bearer realm="gatehouse", error="${code}"`;
+    reply.header('www-authenticate', scheme);
+  }
+  return reply.code(status).header('cache-control', 'no-store').send({ error: code, error_description: description });
+}
+
+/** Routes that answer people rather than programs set this; their errors become pages. */
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    page?: boolean;
+  }
+}
+
+/**
+ * One place maps errors to HTTP: GatehouseError by its code, Fastify's own 4xx (validation,
+ * body parsing, limits) as invalid_request, anything else as a 500 with a reference id that is
+ * also in the log, and no detail.
+ */
+export function installErrorHandler(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError | GatehouseError | Error, request, reply) => {
+    const page = request.routeOptions.config?.page === true;
+    let code: ErrorCode;
+    let description: string;
+    let status: number;
+    const reference = randomUUID();
+    if (err instanceof GatehouseError) {
+      code = err.code;
+      description = err.description;
+      status = STATUS[code];
+      request.log.info({ ref: reference, error: code, description }, 'request refused');
+    } else if ('statusCode' in err && typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
+      code = ErrorCode.invalidRequest;
+      description = err.validation ? `request ${err.validationContext ?? ''} ${err.message.replace(/^\w+\/?/, '')}`.replace(/\s+/g, ' ').trim() : err.message;
+      status = err.statusCode === 404 ? 404 : err.statusCode === 413 ? 413 : err.statusCode === 415 ? 415 : 400;
+      request.log.info({ ref: reference, error: code, status }, 'bad request');
+    } else {
+      code = ErrorCode.serverError;
+      description = `something went wrong on our side (reference ${reference})`;
+      status = 500;
+      request.log.error({ ref: reference, err }, 'request failed');
+    }
+    if (page) {
+      return reply
+        .code(status)
+        .type('text/html; charset=utf-8')
+        .header('cache-control', 'no-store')
+        .send(errorPage({ code, description, reference }));
+    }
+    return sendError(reply, code, description, status);
+  });
+  app.setNotFoundHandler((request, reply) => sendError(reply, ErrorCode.notFound, `no route ${request.method} ${request.url.split('?')[0]}`));
+}

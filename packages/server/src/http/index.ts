@@ -1,0 +1,5 @@
+export { connectRoutes } from './connect.ts';
+export { v1Routes } from './v1.ts';
+export { pageRoutes } from './pages.ts';
+export { installErrorHandler, sendError } from './errors.ts';
+export { installSecurityHeaders } from './security.ts';

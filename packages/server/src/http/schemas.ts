@@ -1,0 +1,71 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+export const ErrorSchema = Type.Object({ error: Type.String(), error_description: Type.String() }, { $id: 'Error' });
+
+export const AccountSchema = Type.Object({
+  id: Type.String(),
+  provider: Type.String(),
+  status: Type.Union([Type.Literal('active'), Type.Literal('needs_reauth'), Type.Literal('revoked')]),
+  end_user_id: Type.Union([Type.String(), Type.Null()]),
+  name: Type.Union([Type.String(), Type.Null()]),
+  email: Type.Union([Type.String(), Type.Null()]),
+  scope: Type.String(),
+  metadata: Type.Record(Type.String(), Type.Unknown()),
+  created_at: Type.String(),
+  updated_at: Type.String(),
+});
+
+export const AccountIdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
+
+export const ListAccountsQuery = Type.Object(
+  {
+    provider: Type.Optional(Type.String({ maxLength: 64 })),
+    end_user: Type.Optional(Type.String({ maxLength: 256 })),
+    status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('needs_reauth'), Type.Literal('revoked')])),
+    cursor: Type.Optional(Type.String({ maxLength: 200 })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
+  },
+  { additionalProperties: false },
+);
+
+export const AccountPageSchema = Type.Object({ data: Type.Array(AccountSchema), next_cursor: Type.Union([Type.String(), Type.Null()]) });
+
+export const PatchAccountBody = Type.Object(
+  { metadata: Type.Record(Type.String({ maxLength: 100 }), Type.Unknown()) },
+  { additionalProperties: false },
+);
+
+export const ImportAccountBody = Type.Object(
+  {
+    provider: Type.String({ minLength: 1, maxLength: 64 }),
+    access_token: Type.String({ minLength: 1, maxLength: 8192 }),
+    refresh_token: Type.Optional(Type.String({ minLength: 1, maxLength: 8192 })),
+    expires_in: Type.Optional(Type.Integer({ minimum: 0 })),
+    scope: Type.Optional(Type.String({ maxLength: 4096 })),
+    end_user_id: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+    template_values: Type.Optional(Type.Record(Type.String(), Type.String({ maxLength: 253 }))),
+  },
+  { additionalProperties: false },
+);
+
+export const RevocationSchema = Type.Object({
+  method: Type.String(),
+  revoked: Type.Boolean(),
+  error: Type.Optional(Type.String()),
+});
+
+export const ScopesSchema = Type.Object({
+  provider: Type.String(),
+  scopes: Type.Array(Type.Object({ scope: Type.String(), description: Type.Union([Type.String(), Type.Null()]) })),
+});
+
+export const ConnectParams = Type.Object({ provider: Type.String({ minLength: 1, maxLength: 64 }) });
+export const ConnectQuery = Type.Object({
+  app: Type.String({ minLength: 1, maxLength: 64 }),
+  session: Type.Optional(Type.String({ maxLength: 200 })),
+  login_hint: Type.Optional(Type.String({ maxLength: 256 })),
+  account_id: Type.Optional(Type.String({ maxLength: 64 })),
+  subdomain: Type.Optional(Type.String({ maxLength: 253 })),
+});
+
+export type ListAccountsQuery = Static<typeof ListAccountsQuery>;

@@ -1,0 +1,36 @@
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from './app.ts';
+import { openServices } from './boot.ts';
+import type { Config } from './config.ts';
+import { createLogger } from './logger.ts';
+
+/** Runs the server until SIGINT/SIGTERM, then stops taking requests and closes the store. */
+export async function serve(config: Config): Promise<FastifyInstance> {
+  const logger = createLogger(config.logLevel);
+  const services = await openServices(config, logger);
+  const app = await buildApp(services);
+  app.addHook('onClose', async () => services.store.close());
+  await app.listen({ port: config.port, host: config.host });
+  logger.info(
+    { url: config.baseUrl, database: services.store.kind, mode: config.mode, providers: services.catalog.list().length },
+    `Gatehouse is listening on ${config.baseUrl}`,
+  );
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    const force = setTimeout(() => process.exit(1), 10_000);
+    force.unref();
+    app.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  return app;
+}

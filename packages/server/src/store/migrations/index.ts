@@ -1,0 +1,12 @@
+import type { Migration, MigrationProvider } from 'kysely';
+import * as core from './2026_11_22_001_core.ts';
+
+/** Every migration, in order; one set for SQLite and PostgreSQL. */
+const MIGRATIONS: Record<string, Migration> = {
+  '2026_11_22_001_core': core,
+};
+
+export const migrationProvider: MigrationProvider = {
+  getMigrations: async () => MIGRATIONS,
+};
+export const LATEST_MIGRATION = Object.keys(MIGRATIONS).at(-1)!;

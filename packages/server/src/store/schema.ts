@@ -1,0 +1,119 @@
+/** Timestamps are milliseconds since the epoch (bigint in PostgreSQL, integer in SQLite). */
+export type Millis = number;
+/** A JSON document kept in a text column (the same on both dialects). */
+export type JsonText = string;
+
+export interface AppsTable {
+  id: string; // the client_id
+  name: string;
+  client_type: 'confidential' | 'public';
+  redirect_uris: JsonText; // string[]
+  allowed_scopes: JsonText; // string[]
+  default_scopes: JsonText; // string[]
+  trusted_origins: JsonText; // string[]
+  created_at: Millis;
+}
+
+export interface AppSecretsTable {
+  id: string;
+  app_id: string;
+  secret_hash: string;
+  created_at: Millis;
+  revoked_at: Millis | null;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  app_id: string;
+  key_hash: string;
+  created_at: Millis;
+  revoked_at: Millis | null;
+}
+
+export interface IntegrationsTable {
+  id: string;
+  app_id: string;
+  provider: string;
+  client_id: string;
+  client_secret_sealed: string;
+  scopes: JsonText | null; // string[]; null = the provider's defaults
+  settings: JsonText; // { issuer?, params? }
+  created_at: Millis;
+  updated_at: Millis;
+}
+
+export type AccountStatus = 'active' | 'needs_reauth' | 'revoked';
+
+export interface AccountsTable {
+  id: string;
+  app_id: string;
+  provider: string;
+  upstream_subject: string;
+  end_user_id: string | null;
+  name: string | null;
+  email: string | null;
+  status: AccountStatus;
+  scope: string; // upstream scopes granted, space separated
+  template_values: JsonText; // { subdomain?: … } the URLs of this account were built with
+  metadata: JsonText; // the app's own key/values
+  created_at: Millis;
+  updated_at: Millis;
+}
+
+export interface AccountTokensTable {
+  account_id: string;
+  access_token_sealed: string | null;
+  refresh_token_sealed: string | null;
+  id_token_sealed: string | null;
+  token_type: string;
+  expires_at: Millis | null;
+  version: number;
+  updated_at: Millis;
+}
+
+export interface ConnectFlowsTable {
+  id: string; // SHA-256 of the upstream state
+  app_id: string;
+  provider: string;
+  code_verifier_sealed: string;
+  nonce: string | null;
+  end_user_id: string | null;
+  account_id: string | null; // reconnect this account
+  template_values: JsonText;
+  context: JsonText; // opaque to connect/: what the caller resumes with afterwards
+  expires_at: Millis;
+  created_at: Millis;
+}
+
+export interface ConnectSessionsTable {
+  id: string; // SHA-256 of the ghs_ token
+  app_id: string;
+  end_user_id: string;
+  end_user_email: string | null;
+  end_user_name: string | null;
+  allowed_providers: JsonText | null;
+  expires_at: Millis;
+  created_at: Millis;
+}
+
+export interface AuditLogTable {
+  id: string;
+  app_id: string | null;
+  actor: string;
+  action: string;
+  subject: string | null;
+  detail: JsonText;
+  created_at: Millis;
+}
+
+export interface Database {
+  apps: AppsTable;
+  app_secrets: AppSecretsTable;
+  api_keys: ApiKeysTable;
+  integrations: IntegrationsTable;
+  accounts: AccountsTable;
+  account_tokens: AccountTokensTable;
+  connect_flows: ConnectFlowsTable;
+  connect_sessions: ConnectSessionsTable;
+  audit_log: AuditLogTable;
+}
