@@ -38,20 +38,21 @@ function fromDocument(upstream: Upstream, document: unknown): Identity {
 export async function readIdentity(upstream: Upstream, tokens: oauth.TokenEndpointResponse): Promise<Identity> {
   const { entry, server } = upstream;
   const claims = oauth.getValidatedIdTokenClaims(tokens);
+  const userinfo = async () => {
+    const response = await oauth.userInfoRequest(server.as, upstream.client, tokens.access_token, upstream.requestOptions());
+    return oauth.processUserInfoResponse(server.as, upstream.client, claims?.sub ?? oauth.skipSubjectCheck, response);
+  };
   if (entry.identity.source === 'id_token') {
     if (!claims) throw new GatehouseError(ErrorCode.upstreamError, 'the provider returned no ID token');
-    return fromDocument(upstream, claims);
+    const identity = fromDocument(upstream, claims);
+    // Providers that issue an access token often keep email and name out of the ID token
+    // (OIDC Core 5.4); userinfo, checked against the same subject, fills them in.
+    const incomplete = (entry.identity.email && !identity.email) || (entry.identity.name && !identity.name);
+    if (!incomplete || !server.as.userinfo_endpoint) return identity;
+    const more = fromDocument(upstream, await userinfo());
+    return { subject: identity.subject, email: identity.email ?? more.email, name: identity.name ?? more.name };
   }
-  if (entry.identity.source === 'userinfo') {
-    const response = await oauth.userInfoRequest(server.as, upstream.client, tokens.access_token, upstream.requestOptions());
-    const info = await oauth.processUserInfoResponse(
-      server.as,
-      upstream.client,
-      claims?.sub ?? oauth.skipSubjectCheck,
-      response,
-    );
-    return fromDocument(upstream, info);
-  }
+  if (entry.identity.source === 'userinfo') return fromDocument(upstream, await userinfo());
   const headers = new Headers({ accept: 'application/json', ...entry.identity.headers });
   const response = await oauth.protectedResourceRequest(
     tokens.access_token,
