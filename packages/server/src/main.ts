@@ -3,13 +3,23 @@ import { buildApp } from './app.ts';
 import { openServices } from './boot.ts';
 import type { Config } from './config.ts';
 import { createLogger } from './logger.ts';
+import { sweepExpired } from './store/index.ts';
+
+export const SWEEP_INTERVAL_MS = 60_000;
 
 /** Runs the server until SIGINT/SIGTERM, then stops taking requests and closes the store. */
 export async function serve(config: Config): Promise<FastifyInstance> {
   const logger = createLogger(config.logLevel);
   const services = await openServices(config, logger);
   const app = await buildApp(services);
-  app.addHook('onClose', async () => services.store.close());
+  const sweeper = setInterval(() => {
+    sweepExpired(services.db, services.clock()).catch((err: unknown) => logger.warn({ err }, 'sweeping expired rows failed'));
+  }, SWEEP_INTERVAL_MS);
+  sweeper.unref();
+  app.addHook('onClose', async () => {
+    clearInterval(sweeper);
+    await services.store.close();
+  });
   await app.listen({ port: config.port, host: config.host });
   logger.info(
     { url: config.baseUrl, database: services.store.kind, mode: config.mode, providers: services.catalog.list().length },

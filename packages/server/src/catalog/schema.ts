@@ -38,6 +38,12 @@ export const CATEGORIES = [
   'sandbox',
 ] as const;
 
+const extraTokenTypesSchema = Type.Optional(
+  Type.Array(Type.String({ pattern: '^[a-z][a-z0-9_-]*$' }), {
+    description: 'token_type values besides bearer the provider answers with, e.g. Slack\'s "bot"',
+  }),
+);
+
 export const ProviderEntrySchema = Type.Object(
   {
     id: Type.String({ pattern: '^[a-z0-9][a-z0-9-]*$', description: 'equals the file name without .json' }),
@@ -84,6 +90,7 @@ export const ProviderEntrySchema = Type.Object(
         description: 'placeholders such as "subdomain" used as {subdomain} in the URLs',
       }),
     ),
+    extraTokenTypes: extraTokenTypesSchema,
     refreshMarginSeconds: Type.Optional(Type.Integer({ minimum: 0 })),
     hooks: Type.Optional(
       Type.Object(

@@ -138,6 +138,7 @@ export async function finishConnect(services: Services, callback: URLSearchParam
     tokens = await oauth.processAuthorizationCodeResponse(as, upstream.client, response, {
       expectedNonce: flow.nonce ?? oauth.expectNoNonce,
       requireIdToken: upstream.server.oidc,
+      recognizedTokenTypes: Object.fromEntries((upstream.entry.extraTokenTypes ?? []).map((type) => [type, () => {}])),
     });
   } catch (err) {
     throw upstreamFailure('connecting the account failed', err);

@@ -12,8 +12,3 @@ export async function insertFlow(db: Db, row: Insertable<ConnectFlowsTable>): Pr
 export async function takeFlow(db: Db, id: string): Promise<ConnectFlowRow | undefined> {
   return db.deleteFrom('connect_flows').where('id', '=', id).returningAll().executeTakeFirst();
 }
-
-export async function sweepExpiredFlows(db: Db, now: number): Promise<number> {
-  const r = await db.deleteFrom('connect_flows').where('expires_at', '<=', now).executeTakeFirst();
-  return Number(r.numDeletedRows);
-}

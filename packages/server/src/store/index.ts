@@ -6,3 +6,4 @@ export * from './integrations.ts';
 export * from './accounts.ts';
 export * from './flows.ts';
 export * from './audit.ts';
+export * from './sweep.ts';
