@@ -1,7 +1,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import formbody from '@fastify/formbody';
-import { connectRoutes, installErrorHandler, installSecurityHeaders, pageRoutes, v1Routes } from './http/index.ts';
+import { connectRoutes, installErrorHandler, installSecurityHeaders, oauthRoutes, pageRoutes, v1Routes } from './http/index.ts';
 import type { Services } from './services.ts';
 
 export const BODY_LIMIT_BYTES = 256 * 1024;
@@ -21,6 +21,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   await app.register(formbody);
   await app.register(pageRoutes);
   await app.register(connectRoutes(services));
+  await app.register(oauthRoutes(services));
   await app.register(v1Routes(services));
   return app;
 }

@@ -1,2 +1,6 @@
 export { createApp, listApps, deleteApp, appForApiKey, checkRedirectUri, toAppView, type AppView, type CreatedApp, type CreateAppInput } from './apps.ts';
 export { createConnectSession, endUserOfSession, CONNECT_SESSION_TTL_MS, type EndUser } from './sessions.ts';
+export { authenticateClient, parseBasic, type ClientCredentials, type ClientAuthMethod } from './clients.ts';
+export { parseScope, grantableScope, splitScope, API_RIGHTS, type ApiRight, type ParsedScope } from './scopes.ts';
+export { clientCredentialsGrant, introspect, revokeToken, revokeGrant, findAccessToken, issueTokens, ACCESS_TOKEN_TTL_S, type TokenResponse } from './tokens.ts';
+export { authorizationServerMetadata } from './metadata.ts';

@@ -106,6 +106,48 @@ export interface AuditLogTable {
   created_at: Millis;
 }
 
+export interface GrantsTable {
+  id: string;
+  app_id: string;
+  account_id: string | null; // null: an app-wide grant (client credentials)
+  end_user_id: string | null;
+  scope: string;
+  created_at: Millis;
+  revoked_at: Millis | null;
+}
+
+export interface AccessTokensTable {
+  id: string; // SHA-256 of the gha_ token
+  app_id: string;
+  grant_id: string | null;
+  account_id: string | null;
+  scope: string;
+  expires_at: Millis;
+  created_at: Millis;
+}
+
+export interface RefreshTokensTable {
+  id: string; // SHA-256 of the ghr_ token
+  app_id: string;
+  grant_id: string;
+  scope: string;
+  expires_at: Millis;
+  used_at: Millis | null; // rotated: a second use is reuse, and revokes the grant
+  created_at: Millis;
+}
+
+export interface AuthorizationCodesTable {
+  id: string; // SHA-256 of the code
+  app_id: string;
+  grant_id: string;
+  redirect_uri: string;
+  code_challenge: string | null;
+  nonce: string | null;
+  expires_at: Millis;
+  used_at: Millis | null;
+  created_at: Millis;
+}
+
 export interface Database {
   apps: AppsTable;
   app_secrets: AppSecretsTable;
@@ -116,4 +158,8 @@ export interface Database {
   connect_flows: ConnectFlowsTable;
   connect_sessions: ConnectSessionsTable;
   audit_log: AuditLogTable;
+  grants: GrantsTable;
+  access_tokens: AccessTokensTable;
+  refresh_tokens: RefreshTokensTable;
+  authorization_codes: AuthorizationCodesTable;
 }

@@ -1,0 +1,63 @@
+import { ErrorCode, fail } from '../errors.ts';
+import type { Services } from '../services.ts';
+import { findAppById, liveSecretHashes } from '../store/index.ts';
+import { hashToken, safeEqual } from '../vault/index.ts';
+import { toAppView, type AppView } from './apps.ts';
+
+/** What a token-endpoint request presented to authenticate its client (RFC 6749 §2.3). */
+export interface ClientCredentials {
+  /** From `Authorization: Basic …` (client_secret_basic). */
+  basic?: { clientId: string; clientSecret: string } | undefined;
+  /** From the form body (client_secret_post, or client_id alone for a public client). */
+  body: { clientId?: string | undefined; clientSecret?: string | undefined };
+}
+
+export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
+
+/** Parses `Authorization: Basic base64(urlencoded id ":" urlencoded secret)` (RFC 6749 §2.3.1). */
+export function parseBasic(header: string | undefined): ClientCredentials['basic'] {
+  if (!header) return undefined;
+  const match = /^Basic[ ]+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
+  if (!match) return undefined;
+  const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) fail(ErrorCode.invalidClient, 'malformed Basic credentials');
+  try {
+    return {
+      clientId: decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, ' ')),
+      clientSecret: decodeURIComponent(decoded.slice(colon + 1).replace(/\+/g, ' ')),
+    };
+  } catch {
+    return fail(ErrorCode.invalidClient, 'malformed Basic credentials');
+  }
+}
+
+/**
+ * Authenticates the client with exactly one method: a secret for confidential apps (compared by
+ * hash, in constant time), none for public ones. Every failure is the same invalid_client.
+ */
+export async function authenticateClient(
+  services: Pick<Services, 'db'>,
+  credentials: ClientCredentials,
+): Promise<{ app: AppView; method: ClientAuthMethod }> {
+  const { basic, body } = credentials;
+  if (basic && body.clientSecret !== undefined) fail(ErrorCode.invalidRequest, 'use one client authentication method per request');
+  if (basic && body.clientId !== undefined && body.clientId !== basic.clientId) {
+    fail(ErrorCode.invalidRequest, 'client_id in the body does not match the Basic credentials');
+  }
+  const clientId = basic?.clientId ?? body.clientId;
+  if (!clientId) return fail(ErrorCode.invalidClient, 'client authentication is required');
+  const row = await findAppById(services.db, clientId);
+  const secret = basic?.clientSecret ?? body.clientSecret;
+  const method: ClientAuthMethod = basic ? 'client_secret_basic' : secret !== undefined ? 'client_secret_post' : 'none';
+  if (!row) return fail(ErrorCode.invalidClient, 'client authentication failed');
+  if (row.client_type === 'public') {
+    if (method !== 'none') fail(ErrorCode.invalidClient, 'a public client does not authenticate with a secret');
+    return { app: toAppView(row), method };
+  }
+  if (secret === undefined) fail(ErrorCode.invalidClient, 'client authentication is required');
+  const presented = hashToken(secret!);
+  const hashes = await liveSecretHashes(services.db, row.id);
+  if (!hashes.some((hash) => safeEqual(hash, presented))) fail(ErrorCode.invalidClient, 'client authentication failed');
+  return { app: toAppView(row), method };
+}

@@ -1,0 +1,143 @@
+import { ErrorCode, fail } from '../errors.ts';
+import type { Services } from '../services.ts';
+import type { Db } from '../store/index.ts';
+import { hashToken, mintToken, newId } from '../vault/index.ts';
+import type { AppView } from './apps.ts';
+import { grantableScope, splitScope } from './scopes.ts';
+
+export const ACCESS_TOKEN_TTL_S = 3600;
+export const REFRESH_TOKEN_TTL_S = 30 * 24 * 3600;
+
+/** RFC 6749 §5.1 successful response, plus Koala's `account` and `created_at`. */
+export interface TokenResponse {
+  access_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+  refresh_token?: string;
+  scope: string;
+  created_at: number;
+  account?: { id: string; provider: string; name: string | null; email: string | null };
+}
+
+/** Mints an access token (and a refresh token when asked) under a grant; only hashes are stored. */
+export async function issueTokens(
+  db: Db,
+  now: number,
+  input: { appId: string; grantId: string | null; accountId: string | null; scope: string[]; withRefresh: boolean },
+): Promise<{ accessToken: string; refreshToken: string | undefined; expiresIn: number }> {
+  const accessToken = mintToken('accessToken');
+  await db
+    .insertInto('access_tokens')
+    .values({
+      id: hashToken(accessToken),
+      app_id: input.appId,
+      grant_id: input.grantId,
+      account_id: input.accountId,
+      scope: input.scope.join(' '),
+      expires_at: now + ACCESS_TOKEN_TTL_S * 1000,
+      created_at: now,
+    })
+    .execute();
+  let refreshToken: string | undefined;
+  if (input.withRefresh && input.grantId) {
+    refreshToken = mintToken('refreshToken');
+    await db
+      .insertInto('refresh_tokens')
+      .values({
+        id: hashToken(refreshToken),
+        app_id: input.appId,
+        grant_id: input.grantId,
+        scope: input.scope.join(' '),
+        expires_at: now + REFRESH_TOKEN_TTL_S * 1000,
+        used_at: null,
+        created_at: now,
+      })
+      .execute();
+  }
+  return { accessToken, refreshToken, expiresIn: ACCESS_TOKEN_TTL_S };
+}
+
+/** RFC 6749 §4.4: an app-wide token for a confidential app, no refresh token. */
+export async function clientCredentialsGrant(services: Services, app: AppView, requestedScope: string | undefined): Promise<TokenResponse> {
+  if (app.clientType !== 'confidential') fail(ErrorCode.unauthorizedClient, 'client_credentials is for confidential apps only');
+  const scope = grantableScope(app, requestedScope).filter((s) => s !== 'offline_access');
+  const now = services.clock();
+  const { accessToken, expiresIn } = await issueTokens(services.db, now, {
+    appId: app.id,
+    grantId: null,
+    accountId: null,
+    scope,
+    withRefresh: false,
+  });
+  return { access_token: accessToken, token_type: 'Bearer', expires_in: expiresIn, scope: scope.join(' '), created_at: Math.floor(now / 1000) };
+}
+
+/** A live access token's facts, or undefined. */
+export async function findAccessToken(services: Pick<Services, 'db' | 'clock'>, token: string) {
+  if (!token.startsWith('gha_')) return undefined;
+  const row = await services.db.selectFrom('access_tokens').selectAll().where('id', '=', hashToken(token)).executeTakeFirst();
+  if (!row || row.expires_at <= services.clock()) return undefined;
+  return { ...row, scopes: splitScope(row.scope) };
+}
+
+/** RFC 7662: facts about a token the asking client owns; anything else is just `active: false`. */
+export async function introspect(services: Services, app: AppView, token: string): Promise<Record<string, unknown>> {
+  const now = services.clock();
+  if (token.startsWith('ghr_')) {
+    const row = await services.db.selectFrom('refresh_tokens').selectAll().where('id', '=', hashToken(token)).executeTakeFirst();
+    if (!row || row.app_id !== app.id || row.used_at !== null || row.expires_at <= now) return { active: false };
+    const grant = await services.db.selectFrom('grants').selectAll().where('id', '=', row.grant_id).executeTakeFirst();
+    if (!grant || grant.revoked_at !== null) return { active: false };
+    return {
+      active: true,
+      token_type: 'refresh_token',
+      client_id: app.id,
+      scope: row.scope,
+      exp: Math.floor(row.expires_at / 1000),
+      iat: Math.floor(row.created_at / 1000),
+      ...(grant.account_id ? { sub: grant.account_id, account_id: grant.account_id } : {}),
+    };
+  }
+  const row = await findAccessToken(services, token);
+  if (!row || row.app_id !== app.id) return { active: false };
+  return {
+    active: true,
+    token_type: 'Bearer',
+    client_id: app.id,
+    scope: row.scope,
+    exp: Math.floor(row.expires_at / 1000),
+    iat: Math.floor(row.created_at / 1000),
+    ...(row.account_id ? { sub: row.account_id, account_id: row.account_id } : {}),
+  };
+}
+
+/** Ends a grant: its refresh tokens, access tokens and codes stop working at once. */
+export async function revokeGrant(db: Db, grantId: string, now: number): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    await trx.updateTable('grants').set({ revoked_at: now }).where('id', '=', grantId).where('revoked_at', 'is', null).execute();
+    await trx.deleteFrom('access_tokens').where('grant_id', '=', grantId).execute();
+    await trx.deleteFrom('refresh_tokens').where('grant_id', '=', grantId).execute();
+    await trx.deleteFrom('authorization_codes').where('grant_id', '=', grantId).execute();
+  });
+}
+
+/**
+ * RFC 7009: revokes a token of the asking client. A refresh token ends its whole grant. An
+ * unknown token, or another client's, is silently ignored (the answer is 200 either way).
+ */
+export async function revokeToken(services: Services, app: AppView, token: string): Promise<void> {
+  const id = hashToken(token);
+  const now = services.clock();
+  if (token.startsWith('ghr_')) {
+    const row = await services.db.selectFrom('refresh_tokens').select(['app_id', 'grant_id']).where('id', '=', id).executeTakeFirst();
+    if (row && row.app_id === app.id) await revokeGrant(services.db, row.grant_id, now);
+  } else if (token.startsWith('gha_')) {
+    await services.db.deleteFrom('access_tokens').where('id', '=', id).where('app_id', '=', app.id).execute();
+  } else {
+    return;
+  }
+  await services.db
+    .insertInto('audit_log')
+    .values({ id: newId('aud'), app_id: app.id, actor: `app:${app.id}`, action: 'token.revoked', subject: null, detail: '{}', created_at: now })
+    .execute();
+}

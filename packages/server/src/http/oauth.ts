@@ -1,0 +1,100 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import type { FastifyRequest } from 'fastify';
+import {
+  API_RIGHTS,
+  authenticateClient,
+  authorizationServerMetadata,
+  clientCredentialsGrant,
+  findAccessToken,
+  introspect,
+  parseBasic,
+  revokeToken,
+} from '../authorization/index.ts';
+import { ErrorCode, fail } from '../errors.ts';
+import type { Services } from '../services.ts';
+import { bearerToken } from './auth.ts';
+import { ErrorSchema } from './schemas.ts';
+
+const FormField = Type.Optional(Type.String({ maxLength: 4096 }));
+const TokenForm = Type.Object({
+  grant_type: FormField,
+  scope: FormField,
+  client_id: FormField,
+  client_secret: FormField,
+  code: FormField,
+  redirect_uri: FormField,
+  code_verifier: FormField,
+  refresh_token: FormField,
+});
+const TokenParamForm = Type.Object({ token: FormField, token_type_hint: FormField, client_id: FormField, client_secret: FormField });
+
+function client(services: Services, request: FastifyRequest, body: { client_id?: string; client_secret?: string }) {
+  return authenticateClient(services, {
+    basic: parseBasic(request.headers.authorization),
+    body: { clientId: body.client_id, clientSecret: body.client_secret },
+  });
+}
+
+const OpenObject = Type.Object({}, { additionalProperties: true });
+
+
+/** Gatehouse as an OAuth 2.0 authorization server for apps. */
+export function oauthRoutes(services: Services): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    app.addHook('onSend', async (_request, reply) => {
+      reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
+    });
+    app.addContentTypeParser('application/json', (_request, _body, done) =>
+      done(Object.assign(new Error('send the parameters as application/x-www-form-urlencoded'), { statusCode: 415 })),
+    );
+
+    app.get('/.well-known/oauth-authorization-server', async () =>
+      authorizationServerMetadata(services.config.baseUrl, [...API_RIGHTS]),
+    );
+
+    app.post('/oauth/token', { schema: { body: TokenForm, response: { 200: OpenObject, 400: ErrorSchema, 401: ErrorSchema } } }, async (request) => {
+      const { grant_type: grantType, scope } = request.body;
+      if (!grantType) fail(ErrorCode.invalidRequest, 'grant_type is required');
+      const { app: caller } = await client(services, request, request.body);
+      if (grantType === 'client_credentials') return clientCredentialsGrant(services, caller, scope);
+      return fail(ErrorCode.unsupportedGrantType, `grant_type "${grantType}" is not supported`);
+    });
+
+    app.post('/oauth/introspect', { schema: { body: TokenParamForm, response: { 200: OpenObject, 400: ErrorSchema, 401: ErrorSchema } } }, async (request) => {
+      const { app: caller, method } = await client(services, request, request.body);
+      if (method === 'none') fail(ErrorCode.invalidClient, 'introspection requires client authentication');
+      const token = request.body.token ?? fail(ErrorCode.invalidRequest, 'token is required');
+      return introspect(services, caller, token);
+    });
+
+    app.post('/oauth/revoke', { schema: { body: TokenParamForm, response: { 200: Type.Null(), 400: ErrorSchema, 401: ErrorSchema } } }, async (request, reply) => {
+      const { app: caller } = await client(services, request, request.body);
+      const token = request.body.token ?? fail(ErrorCode.invalidRequest, 'token is required');
+      await revokeToken(services, caller, token);
+      return reply.code(200).send(null);
+    });
+
+    app.get(
+      '/v1/oauth/token',
+      {
+        schema: {
+          response: {
+            200: Type.Object({
+              client_id: Type.String(),
+              account_id: Type.Union([Type.String(), Type.Null()]),
+              scope: Type.String(),
+              expires_at: Type.String(),
+            }),
+            401: ErrorSchema,
+          },
+        },
+      },
+      async (request) => {
+        const token = bearerToken(request) ?? fail(ErrorCode.invalidToken, 'send the access token as Authorization: Bearer gha_…');
+        const row = (await findAccessToken(services, token!)) ?? fail(ErrorCode.invalidToken, 'the access token is not valid');
+        return { client_id: row.app_id, account_id: row.account_id, scope: row.scope, expires_at: new Date(row.expires_at).toISOString() };
+      },
+    );
+  };
+}
