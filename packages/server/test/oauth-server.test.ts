@@ -1,6 +1,7 @@
 import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type CreatedApp } from '../src/authorization/index.ts';
+import { upsertAccount } from '../src/store/index.ts';
 import { startGatehouse, type RunningGatehouse } from './support/gatehouse.ts';
 import { recordSecret } from './support/secrets.ts';
 import { STORE_KINDS } from './support/stores.ts';
@@ -95,6 +96,36 @@ describe.each(STORE_KINDS)('authorization server (client credentials, introspect
     const after = await fetch(`${gatehouse.url}/v1/oauth/token`, { headers: { authorization: `Bearer ${token}` } });
     expect(after.status).toBe(401);
     expect(after.headers.get('www-authenticate')).toMatch(/^Bearer /);
+  });
+
+  it('a client-credentials token reaches its own app accounts, within its scope only', async () => {
+    const seed = (appId: string, subject: string) =>
+      upsertAccount(gatehouse.services.db, {
+        newId: `acc_${subject}`,
+        app_id: appId,
+        provider: 'github',
+        upstream_subject: subject,
+        end_user_id: null,
+        name: subject,
+        email: null,
+        scope: 'repo',
+        template_values: '{}',
+        sealTokens: () => ({ access_token_sealed: null, refresh_token_sealed: null, id_token_sealed: null, token_type: 'bearer', expires_at: null }),
+        now: Date.now(),
+      });
+    const mine = (await seed(first.app.id, 'mine')).account;
+    const theirs = (await seed(second.app.id, 'theirs')).account;
+    const { access_token: readOnly } = await clientCredentials(first, oauth.ClientSecretBasic(first.clientSecret!), 'accounts:read');
+    const api = (path: string, token: string, init: RequestInit = {}) =>
+      fetch(`${gatehouse.url}${path}`, { ...init, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } });
+
+    const list = (await (await api('/v1/accounts', readOnly)).json()) as { data: { id: string }[] };
+    expect(list.data.map((a) => a.id)).toEqual([mine.id]);
+    expect((await api(`/v1/accounts/${mine.id}`, readOnly)).status).toBe(200);
+    expect((await api(`/v1/accounts/${theirs.id}`, readOnly)).status).toBe(404);
+    const patch = await api(`/v1/accounts/${mine.id}`, readOnly, { method: 'PATCH', body: JSON.stringify({ metadata: { a: 1 } }) });
+    expect(patch.status).toBe(403);
+    expect(await patch.json()).toMatchObject({ error: 'insufficient_scope' });
   });
 
   describe('refuses bad requests with RFC 6749 §5.2 errors', () => {

@@ -24,6 +24,8 @@ export interface ListAccountsInput {
   status?: AccountStatus | undefined;
   cursor?: string | undefined;
   limit?: number | undefined;
+  /** An account-bound token sees only its own account. */
+  onlyId?: string | undefined;
 }
 
 const encodeCursor = (id: string) => Buffer.from(id, 'utf8').toString('base64url');
@@ -44,6 +46,7 @@ export async function listAccounts(
     provider: input.provider,
     endUserId: input.endUser,
     status: input.status,
+    id: input.onlyId,
     after: input.cursor ? decodeCursor(input.cursor) : undefined,
     limit: limit + 1,
   });

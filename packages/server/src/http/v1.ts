@@ -3,7 +3,7 @@ import { Type } from '@sinclair/typebox';
 import { accountScopes, getAccount, importAccount, listAccounts, releaseAccount, updateAccountMetadata } from '../accounts/index.ts';
 import { createConnectSession } from '../authorization/index.ts';
 import type { Services } from '../services.ts';
-import { callerOf, requireApiKey } from './auth.ts';
+import { appIdFor, requireCaller } from './auth.ts';
 import {
   AccountIdParams,
   AccountPageSchema,
@@ -16,35 +16,36 @@ import {
   ScopesSchema,
 } from './schemas.ts';
 
-const errors = { 400: ErrorSchema, 401: ErrorSchema, 404: ErrorSchema };
+const errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema };
 
-/** The app-facing API, authenticated by the app's API key. */
+/** The app-facing API: the app's API key, or a Gatehouse access token within its scope. */
 export function v1Routes(services: Services): FastifyPluginAsyncTypebox {
   return async (app) => {
-    app.addHook('preHandler', requireApiKey(services));
+    app.addHook('preHandler', requireCaller(services));
 
     app.get('/v1/accounts', { schema: { querystring: ListAccountsQuery, response: { 200: AccountPageSchema, ...errors } } }, async (request) => {
       const { provider, end_user, status, cursor, limit } = request.query;
-      return listAccounts(services, callerOf(request).id, { provider, endUser: end_user, status, cursor, limit });
+      const appId = appIdFor(request, 'accounts:read');
+      return listAccounts(services, appId, { provider, endUser: end_user, status, cursor, limit, onlyId: request.caller!.accountId ?? undefined });
     });
 
     app.post(
       '/v1/accounts',
       { schema: { body: ImportAccountBody, response: { 200: AccountSchema, 201: AccountSchema, ...errors, 502: ErrorSchema } } },
       async (request, reply) => {
-        const { account, created } = await importAccount(services, callerOf(request).id, request.body);
+        const { account, created } = await importAccount(services, appIdFor(request, 'accounts:write'), request.body);
         return reply.code(created ? 201 : 200).send(account);
       },
     );
 
     app.get('/v1/accounts/:id', { schema: { params: AccountIdParams, response: { 200: AccountSchema, ...errors } } }, async (request) =>
-      getAccount(services, callerOf(request).id, request.params.id),
+      getAccount(services, appIdFor(request, 'accounts:read', request.params.id), request.params.id),
     );
 
     app.patch(
       '/v1/accounts/:id',
       { schema: { params: AccountIdParams, body: PatchAccountBody, response: { 200: AccountSchema, ...errors } } },
-      async (request) => updateAccountMetadata(services, callerOf(request).id, request.params.id, request.body.metadata),
+      async (request) => updateAccountMetadata(services, appIdFor(request, 'accounts:write', request.params.id), request.params.id, request.body.metadata),
     );
 
     app.delete(
@@ -55,11 +56,11 @@ export function v1Routes(services: Services): FastifyPluginAsyncTypebox {
           response: { 200: Type.Object({ account: AccountSchema, upstream_revocation: RevocationSchema }), ...errors },
         },
       },
-      async (request) => releaseAccount(services, callerOf(request).id, request.params.id),
+      async (request) => releaseAccount(services, appIdFor(request, 'accounts:write', request.params.id), request.params.id),
     );
 
     app.get('/v1/accounts/:id/scopes', { schema: { params: AccountIdParams, response: { 200: ScopesSchema, ...errors } } }, async (request) =>
-      accountScopes(services, callerOf(request).id, request.params.id),
+      accountScopes(services, appIdFor(request, 'accounts:read', request.params.id), request.params.id),
     );
 
     app.post(
@@ -84,7 +85,7 @@ export function v1Routes(services: Services): FastifyPluginAsyncTypebox {
         },
       },
       async (request, reply) => {
-        const { token, expiresAt } = await createConnectSession(services, callerOf(request).id, {
+        const { token, expiresAt } = await createConnectSession(services, appIdFor(request, 'accounts:write'), {
           endUser: request.body.end_user,
           allowedProviders: request.body.allowed_providers,
         });

@@ -97,6 +97,7 @@ export interface AccountFilter {
   provider?: string | undefined;
   endUserId?: string | undefined;
   status?: AccountStatus | undefined;
+  id?: string | undefined;
   /** Exclusive: accounts with an id after this one. */
   after?: string | undefined;
   limit: number;
@@ -108,6 +109,7 @@ export async function listAccounts(db: Db, appId: string, filter: AccountFilter)
   if (filter.provider) query = query.where('provider', '=', filter.provider);
   if (filter.endUserId) query = query.where('end_user_id', '=', filter.endUserId);
   if (filter.status) query = query.where('status', '=', filter.status);
+  if (filter.id) query = query.where('id', '=', filter.id);
   if (filter.after) query = query.where('id', '>', filter.after);
   return query.orderBy('id').limit(filter.limit).execute();
 }
