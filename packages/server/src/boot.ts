@@ -1,11 +1,9 @@
 import type { Logger } from 'pino';
 import { loadCatalog } from './catalog/index.ts';
-import type { Config } from './config.ts';
 import type { Services } from './services.ts';
 import { migrateToLatest, openStore, type Store } from './store/index.ts';
-import { createVault, loadOrCreateDevKeys, parseKeyring } from './vault/index.ts';
-import { ConfigError } from './config.ts';
-import { KeyringError } from './vault/index.ts';
+import { ConfigError, type Config } from './config.ts';
+import { createVault, KeyringError, loadOrCreateDevKeys, parseKeyring, type Keyring } from './vault/index.ts';
 
 /** The keyring from GATEHOUSE_SECRET_KEYS, or in development the generated key file. */
 function keyringSpec(config: Config, logger: Logger): string {
@@ -19,7 +17,7 @@ function keyringSpec(config: Config, logger: Logger): string {
 
 /** Opens everything the domain needs: keyring, store (migrated), catalog. */
 export async function openServices(config: Config, logger: Logger): Promise<Services & { store: Store }> {
-  let keyring;
+  let keyring: Keyring;
   try {
     keyring = parseKeyring(keyringSpec(config, logger));
   } catch (err) {

@@ -1,4 +1,4 @@
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import { CatalogError } from '../catalog/index.ts';
 import { ConfigError, loadConfig } from '../config.ts';
 import { GatehouseError } from '../errors.ts';
@@ -50,4 +50,3 @@ export async function main(argv: string[]): Promise<void> {
   }
 }
 
-export { Option };

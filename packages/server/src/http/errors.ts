@@ -59,7 +59,7 @@ export function installErrorHandler(app: FastifyInstance): void {
       request.log.info({ ref: reference, error: code, description }, 'request refused');
     } else if ('statusCode' in err && typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
       code = ErrorCode.invalidRequest;
-      description = err.validation ? `request ${err.validationContext ?? ''} ${err.message.replace(/^\w+\/?/, '')}`.replace(/\s+/g, ' ').trim() : err.message;
+      description = err.message;
       status = err.statusCode === 404 ? 404 : err.statusCode === 413 ? 413 : err.statusCode === 415 ? 415 : 400;
       request.log.info({ ref: reference, error: code, status }, 'bad request');
     } else {
