@@ -1,7 +1,8 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import formbody from '@fastify/formbody';
-import { connectRoutes, installErrorHandler, installSecurityHeaders, oauthRoutes, pageRoutes, v1Routes } from './http/index.ts';
+import { ErrorCode } from './errors.ts';
+import { connectRoutes, installErrorHandler, installSecurityHeaders, oauthRoutes, pageRoutes, sendError, v1Routes } from './http/index.ts';
 import type { Services } from './services.ts';
 
 export const BODY_LIMIT_BYTES = 256 * 1024;
@@ -13,6 +14,10 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     trustProxy: services.config.trustProxy,
     bodyLimit: BODY_LIMIT_BYTES,
     requestTimeout: 30_000,
+    // A bad URL or an over-long path parameter is answered before routing, past the error
+    // handler: give it the same RFC 6749 body, without echoing the URL back.
+    frameworkErrors: (err, _request, reply) =>
+      sendError(reply, ErrorCode.invalidRequest, err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path parameter is too long' : 'the URL is not valid'),
     ajv: { customOptions: { coerceTypes: true, removeAdditional: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
   installErrorHandler(app);
