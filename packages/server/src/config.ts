@@ -80,13 +80,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   const mode: Mode = env.NODE_ENV === 'production' ? 'production' : 'development';
   const port = parsePort(env);
   const host = env.HOST ?? (mode === 'production' ? '0.0.0.0' : '127.0.0.1');
-  const baseUrl = parseBaseUrl(env, port, mode);
-  const database = parseDatabase(env, cwd);
-  const dataDir = resolve(cwd, env.GATEHOUSE_DATA_DIR ?? './data');
   const secretKeys = env.GATEHOUSE_SECRET_KEYS?.trim() || undefined;
   if (mode === 'production' && !secretKeys) {
     throw new ConfigError('GATEHOUSE_SECRET_KEYS', 'is required in production (kid:base64key, e.g. k1:$(openssl rand -base64 32))');
   }
+  const baseUrl = parseBaseUrl(env, port, mode);
+  const database = parseDatabase(env, cwd);
+  const dataDir = resolve(cwd, env.GATEHOUSE_DATA_DIR ?? './data');
   const logLevel = env.GATEHOUSE_LOG_LEVEL ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) {
     throw new ConfigError('GATEHOUSE_LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);

@@ -1,0 +1,130 @@
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, it, expect } from 'vitest';
+import { ConfigError, loadConfig } from './config.ts';
+
+const cwd = join(tmpdir(), 'gatehouse-config-test-cwd');
+const keys = () => `k1:${randomBytes(32).toString('base64')}`;
+
+/** The ConfigError loadConfig throws for env (fails the test if it loads). */
+function configError(env: NodeJS.ProcessEnv): ConfigError {
+  try {
+    loadConfig(env, cwd);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return err as ConfigError;
+  }
+  throw new Error(`loadConfig accepted ${JSON.stringify(env)}`);
+}
+
+describe('loadConfig', () => {
+  it('has development defaults', () => {
+    const config = loadConfig({}, cwd);
+    expect(config).toEqual({
+      mode: 'development',
+      port: 4000,
+      host: '127.0.0.1',
+      baseUrl: 'http://localhost:4000',
+      database: { kind: 'sqlite', path: resolve(cwd, 'data/gatehouse.db') },
+      dataDir: resolve(cwd, 'data'),
+      secretKeys: undefined,
+      providersDir: undefined,
+      allowInsecureUpstreams: true,
+      logLevel: 'info',
+      trustProxy: false,
+    });
+  });
+
+  it('reads the variables it is given', () => {
+    const config = loadConfig(
+      {
+        PORT: '8080',
+        HOST: '0.0.0.0',
+        GATEHOUSE_BASE_URL: 'https://auth.example.com/gatehouse//',
+        GATEHOUSE_DATABASE_URL: 'sqlite:/var/lib/gatehouse/g.db',
+        GATEHOUSE_DATA_DIR: 'state',
+        GATEHOUSE_PROVIDERS_DIR: 'providers',
+        GATEHOUSE_LOG_LEVEL: 'debug',
+        GATEHOUSE_TRUST_PROXY: 'true',
+        GATEHOUSE_SECRET_KEYS: '  k1:abc  ',
+      },
+      cwd,
+    );
+    expect(config.port).toBe(8080);
+    expect(config.host).toBe('0.0.0.0');
+    expect(config.baseUrl).toBe('https://auth.example.com/gatehouse');
+    expect(config.database).toEqual({ kind: 'sqlite', path: '/var/lib/gatehouse/g.db' });
+    expect(config.dataDir).toBe(resolve(cwd, 'state'));
+    expect(config.providersDir).toBe(resolve(cwd, 'providers'));
+    expect(config.logLevel).toBe('debug');
+    expect(config.trustProxy).toBe(true);
+    expect(config.secretKeys).toBe('k1:abc');
+    expect(loadConfig({ PORT: '5000' }, cwd).baseUrl).toBe('http://localhost:5000');
+    expect(loadConfig({ GATEHOUSE_DATABASE_URL: 'sqlite::memory:' }, cwd).database).toEqual({ kind: 'sqlite', path: ':memory:' });
+  });
+
+  it('accepts a PostgreSQL URL', () => {
+    for (const url of ['postgres://gatehouse:pw@db.internal:5432/gatehouse', 'postgresql://localhost/gatehouse?sslmode=require']) {
+      expect(loadConfig({ GATEHOUSE_DATABASE_URL: url }, cwd).database).toEqual({ kind: 'postgres', url });
+    }
+  });
+
+  it.each([
+    ['PORT', 'abc'],
+    ['PORT', '70000'],
+    ['PORT', '-1'],
+    ['PORT', '80.5'],
+    ['PORT', ''],
+    ['GATEHOUSE_BASE_URL', 'nope'],
+    ['GATEHOUSE_BASE_URL', 'ftp://example.com'],
+    ['GATEHOUSE_BASE_URL', 'https://example.com/?x=1'],
+    ['GATEHOUSE_DATABASE_URL', 'mysql://x'],
+    ['GATEHOUSE_DATABASE_URL', 'sqlite:'],
+    ['GATEHOUSE_LOG_LEVEL', 'loud'],
+    ['GATEHOUSE_TRUST_PROXY', 'maybe'],
+  ])('refuses %s=%j with an error naming the variable', (variable, value) => {
+    const err = configError({ [variable]: value });
+    expect(err.variable).toBe(variable);
+    expect(err.message.startsWith(`${variable}: `)).toBe(true);
+    expect(err.name).toBe('ConfigError');
+  });
+
+  describe('production', () => {
+    const base = { NODE_ENV: 'production', GATEHOUSE_BASE_URL: 'https://gatehouse.example.com' };
+
+    it('requires GATEHOUSE_SECRET_KEYS', () => {
+      for (const missing of [undefined, '', '   ']) {
+        const err = configError({ ...base, GATEHOUSE_SECRET_KEYS: missing });
+        expect(err.variable).toBe('GATEHOUSE_SECRET_KEYS');
+        expect(err.message.startsWith('GATEHOUSE_SECRET_KEYS: ')).toBe(true);
+      }
+    });
+
+    it('loads with keys and an https base URL; http upstreams are not allowed', () => {
+      const secretKeys = keys();
+      const config = loadConfig({ ...base, GATEHOUSE_SECRET_KEYS: secretKeys }, cwd);
+      expect(config.mode).toBe('production');
+      expect(config.baseUrl).toBe('https://gatehouse.example.com');
+      expect(config.host).toBe('0.0.0.0');
+      expect(config.secretKeys).toBe(secretKeys);
+      expect(config.allowInsecureUpstreams).toBe(false);
+    });
+
+    it('refuses an http base URL, including the default one', () => {
+      for (const baseUrl of ['http://gatehouse.example.com', undefined]) {
+        const err = configError({ NODE_ENV: 'production', GATEHOUSE_SECRET_KEYS: keys(), GATEHOUSE_BASE_URL: baseUrl });
+        expect(err.variable).toBe('GATEHOUSE_BASE_URL');
+        expect(err.message).toMatch(/^GATEHOUSE_BASE_URL: .*https/);
+      }
+    });
+
+    it('treats any other NODE_ENV as development', () => {
+      for (const NODE_ENV of ['test', 'development', 'Production', undefined]) {
+        const config = loadConfig({ NODE_ENV }, cwd);
+        expect(config.mode).toBe('development');
+        expect(config.allowInsecureUpstreams).toBe(true);
+      }
+    });
+  });
+});

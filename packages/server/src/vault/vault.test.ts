@@ -1,0 +1,194 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { describe, it, expect } from 'vitest';
+import {
+  createVault,
+  generateKeyringSpec,
+  hashToken,
+  KeyringError,
+  mintToken,
+  parseKeyring,
+  safeEqual,
+  TOKEN_PREFIX,
+  VaultError,
+  type SealContext,
+  type TokenKind,
+} from './index.ts';
+
+const key = () => randomBytes(32).toString('base64');
+const context: SealContext = { table: 'integrations', id: 'int_abc', field: 'client_secret' };
+
+/** Flips one bit of one byte of a base64url part of a sealed value. */
+function tamper(sealed: string, part: 2 | 3, byte = 0): string {
+  const parts = sealed.split('.');
+  const bytes = Buffer.from(parts[part]!, 'base64url');
+  bytes[byte] = bytes[byte]! ^ 0x01;
+  parts[part] = bytes.toString('base64url');
+  return parts.join('.');
+}
+
+describe('vault seal/open', () => {
+  const vault = createVault(parseKeyring(generateKeyringSpec('k1')));
+
+  it('opens what it sealed, for the same context', () => {
+    for (const plaintext of ['s3cret-value', '', 'ünïcødé ✓ 🔑', 'x'.repeat(10_000)]) {
+      const sealed = vault.seal(plaintext, context);
+      expect(sealed).not.toContain(plaintext || '\0');
+      expect(sealed).toMatch(/^v1\.k1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/);
+      expect(vault.open(sealed, context)).toBe(plaintext);
+    }
+  });
+
+  it('seals the same plaintext differently each time (random IV)', () => {
+    const sealed = new Set(Array.from({ length: 20 }, () => vault.seal('same plaintext', context)));
+    expect(sealed.size).toBe(20);
+    const ivs = new Set([...sealed].map((s) => s.split('.')[2]));
+    expect(ivs.size).toBe(20);
+    for (const s of sealed) expect(vault.open(s, context)).toBe('same plaintext');
+  });
+
+  it('refuses a ciphertext copied to another row id, field or table', () => {
+    const sealed = vault.seal('bound to its row', context);
+    expect(() => vault.open(sealed, { ...context, id: 'int_other' })).toThrow(VaultError);
+    expect(() => vault.open(sealed, { ...context, field: 'client_id' })).toThrow(VaultError);
+    expect(() => vault.open(sealed, { ...context, table: 'account_tokens' })).toThrow(VaultError);
+    expect(vault.open(sealed, context)).toBe('bound to its row');
+  });
+
+  it('refuses a tampered ciphertext, tag or IV', () => {
+    const sealed = vault.seal('do not touch', context);
+    const bodyLength = Buffer.from(sealed.split('.')[3]!, 'base64url').length;
+    expect(() => vault.open(tamper(sealed, 3, 0), context)).toThrow(VaultError); // ciphertext
+    expect(() => vault.open(tamper(sealed, 3, bodyLength - 1), context)).toThrow(VaultError); // tag
+    expect(() => vault.open(tamper(sealed, 2, 5), context)).toThrow(VaultError); // IV
+    const parts = sealed.split('.');
+    expect(() => vault.open([...parts.slice(0, 3), parts[3]!.slice(0, 10)].join('.'), context)).toThrow(VaultError); // truncated
+    expect(() => vault.open([parts[0], parts[1], parts[2]!.slice(4), parts[3]].join('.'), context)).toThrow(VaultError); // short IV
+  });
+
+  it('refuses values that are not sealed values', () => {
+    for (const bad of ['', 'plain text', 'v1.k1.abc', 'v2.k1.aaaaaaaaaaaaaaaa.bbbbbbbbbbbbbbbbbbbbbbbb', 'v1.k1.a.b.c']) {
+      expect(() => vault.open(bad, context)).toThrow(VaultError);
+    }
+    expect(() => vault.kidOf('nope')).toThrow(VaultError);
+  });
+
+  it('opens values sealed under an older key after a new active key is added', () => {
+    const oldKey = key();
+    const newKey = key();
+    const before = createVault(parseKeyring(`old:${oldKey}`));
+    const sealedOld = before.seal('sealed long ago', context);
+    expect(before.kidOf(sealedOld)).toBe('old');
+
+    const after = createVault(parseKeyring(`new:${newKey},old:${oldKey}`));
+    expect(after.activeKid).toBe('new');
+    expect(after.kidOf(sealedOld)).toBe('old');
+    expect(after.open(sealedOld, context)).toBe('sealed long ago');
+
+    const sealedNew = after.seal('sealed today', context);
+    expect(after.kidOf(sealedNew)).toBe('new');
+    expect(after.open(sealedNew, context)).toBe('sealed today');
+    // The old keyring does not know the new kid.
+    expect(() => before.open(sealedNew, context)).toThrow(VaultError);
+    expect(() => before.open(sealedNew, context)).toThrow(/no key "new"/);
+  });
+
+  it('refuses a value sealed under a kid the keyring does not have', () => {
+    const other = createVault(parseKeyring(`elsewhere:${key()}`));
+    const sealed = other.seal('not for you', context);
+    expect(() => vault.open(sealed, context)).toThrow(VaultError);
+    expect(() => vault.open(sealed, context)).toThrow(/no key "elsewhere"/);
+  });
+
+  it('refuses a value sealed under the same kid but a different key', () => {
+    const impostor = createVault(parseKeyring(`k1:${key()}`));
+    expect(() => vault.open(impostor.seal('same kid, other key', context), context)).toThrow(VaultError);
+  });
+});
+
+describe('parseKeyring', () => {
+  it('parses kid:base64key pairs; the first key is active', () => {
+    const a = key();
+    const b = key();
+    const keyring = parseKeyring(` k2:${a} , k1:${b} ,`);
+    expect(keyring.activeKid).toBe('k2');
+    expect([...keyring.keys.keys()]).toEqual(['k2', 'k1']);
+    expect(keyring.keys.get('k2')!.equals(Buffer.from(a, 'base64'))).toBe(true);
+    expect(keyring.keys.get('k1')!.length).toBe(32);
+  });
+
+  it('accepts what generateKeyringSpec generates', () => {
+    const spec = generateKeyringSpec('dev');
+    expect(spec).toMatch(/^dev:[A-Za-z0-9+/]{43}=$/);
+    expect(parseKeyring(spec).activeKid).toBe('dev');
+    expect(generateKeyringSpec()).toMatch(/^k[0-9a-z]+:/);
+    expect(generateKeyringSpec('x')).not.toBe(generateKeyringSpec('x'));
+  });
+
+  it('rejects a bad kid', () => {
+    for (const spec of [key(), `:${key()}`, `bad kid:${key()}`, `k.1:${key()}`, `${'k'.repeat(33)}:${key()}`]) {
+      expect(() => parseKeyring(spec), spec).toThrow(KeyringError);
+      expect(() => parseKeyring(spec), spec).toThrow(/kid:base64key/);
+    }
+  });
+
+  it('rejects a key that is not 32 bytes', () => {
+    for (const spec of ['k1:', `k1:${randomBytes(16).toString('base64')}`, `k1:${randomBytes(33).toString('base64')}`, 'k1:not-base64-at-all']) {
+      expect(() => parseKeyring(spec), spec).toThrow(KeyringError);
+      expect(() => parseKeyring(spec), spec).toThrow(/32 bytes/);
+    }
+  });
+
+  it('rejects a duplicate kid', () => {
+    expect(() => parseKeyring(`k1:${key()},k1:${key()}`)).toThrow(KeyringError);
+    expect(() => parseKeyring(`k1:${key()},k1:${key()}`)).toThrow(/"k1" appears twice/);
+  });
+
+  it('rejects an empty spec', () => {
+    for (const spec of ['', '   ', ',', ' , ,']) {
+      expect(() => parseKeyring(spec)).toThrow(KeyringError);
+      expect(() => parseKeyring(spec)).toThrow(/no key/);
+    }
+  });
+});
+
+describe('tokens', () => {
+  it('mints prefixed 256-bit base64url values, all different', () => {
+    const kinds = Object.keys(TOKEN_PREFIX) as TokenKind[];
+    expect(TOKEN_PREFIX).toMatchObject({ accessToken: 'gha_', refreshToken: 'ghr_', apiKey: 'ghk_', clientSecret: 'ghcs_' });
+    const seen = new Set<string>();
+    for (const kind of kinds) {
+      for (let i = 0; i < 50; i++) {
+        const token = mintToken(kind);
+        const prefix = TOKEN_PREFIX[kind];
+        expect(token.startsWith(prefix)).toBe(true);
+        const body = token.slice(prefix.length);
+        expect(body).toMatch(/^[A-Za-z0-9_-]{43}$/);
+        expect(Buffer.from(body, 'base64url').length).toBe(32);
+        seen.add(token);
+      }
+    }
+    expect(seen.size).toBe(kinds.length * 50);
+  });
+
+  it('hashes with SHA-256 as lowercase hex', () => {
+    expect(hashToken('')).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
+    expect(hashToken('abc')).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+    const token = mintToken('apiKey');
+    expect(hashToken(token)).toBe(createHash('sha256').update(token).digest('hex'));
+    expect(hashToken(token)).toMatch(/^[0-9a-f]{64}$/);
+    expect(hashToken(token)).not.toBe(hashToken(mintToken('apiKey')));
+  });
+
+  it('compares in constant time: equal, different, different lengths', () => {
+    const token = mintToken('clientSecret');
+    expect(safeEqual(token, `${token}`)).toBe(true);
+    expect(safeEqual('', '')).toBe(true);
+    expect(safeEqual(token, mintToken('clientSecret'))).toBe(false);
+    expect(safeEqual('abcd', 'abce')).toBe(false);
+    expect(safeEqual(token, token.slice(0, -1))).toBe(false);
+    expect(safeEqual('short', 'much longer value')).toBe(false);
+    expect(safeEqual('', 'x')).toBe(false);
+    // Same number of characters, different number of UTF-8 bytes.
+    expect(safeEqual('é', 'e')).toBe(false);
+  });
+});
