@@ -23,7 +23,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   installErrorHandler(app);
   installSecurityHeaders(app, { hsts: services.config.baseUrl.startsWith('https:') });
   await app.register(formbody);
-  await app.register(pageRoutes);
+  await app.register(pageRoutes(services));
   await app.register(connectRoutes(services));
   await app.register(oauthRoutes(services));
   await app.register(v1Routes(services));
