@@ -4,6 +4,7 @@ import { ConfigError, loadConfig } from '../config.ts';
 import { GatehouseError } from '../errors.ts';
 import { MigrationError } from '../store/index.ts';
 import { appsCommand } from './apps.ts';
+import { auditCommand } from './audit.ts';
 import { integrationsCommand } from './integrations.ts';
 import { migrateCommand, providersCommand } from './system.ts';
 import { serve } from '../main.ts';
@@ -23,6 +24,7 @@ export function program(): Command {
   cli.addCommand(appsCommand());
   cli.addCommand(integrationsCommand());
   cli.addCommand(providersCommand());
+  cli.addCommand(auditCommand());
   return cli;
 }
 

@@ -69,3 +69,18 @@ export const ConnectQuery = Type.Object({
 });
 
 export type ListAccountsQuery = Static<typeof ListAccountsQuery>;
+
+export const AuditPageSchema = Type.Object({
+  data: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      app_id: Type.Union([Type.String(), Type.Null()]),
+      actor: Type.String(),
+      action: Type.String(),
+      subject: Type.Union([Type.String(), Type.Null()]),
+      detail: Type.Record(Type.String(), Type.Unknown()),
+      created_at: Type.String(),
+    }),
+  ),
+  next_cursor: Type.Union([Type.String(), Type.Null()]),
+});

@@ -1,13 +1,16 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { accountScopes, getAccount, importAccount, listAccounts, releaseAccount, updateAccountMetadata } from '../accounts/index.ts';
+import { listAudit } from '../audit/index.ts';
 import { createConnectSession } from '../authorization/index.ts';
+import { ErrorCode, fail } from '../errors.ts';
 import type { Services } from '../services.ts';
 import { appIdFor, requireCaller } from './auth.ts';
 import {
   AccountIdParams,
   AccountPageSchema,
   AccountSchema,
+  AuditPageSchema,
   ErrorSchema,
   ImportAccountBody,
   ListAccountsQuery,
@@ -61,6 +64,27 @@ export function v1Routes(services: Services): FastifyPluginAsyncTypebox {
 
     app.get('/v1/accounts/:id/scopes', { schema: { params: AccountIdParams, response: { 200: ScopesSchema, ...errors } } }, async (request) =>
       accountScopes(services, appIdFor(request, 'accounts:read', request.params.id), request.params.id),
+    );
+
+    app.get(
+      '/v1/audit',
+      {
+        schema: {
+          querystring: Type.Object(
+            {
+              action: Type.Optional(Type.String({ maxLength: 64 })),
+              cursor: Type.Optional(Type.String({ maxLength: 200 })),
+              limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200 })),
+            },
+            { additionalProperties: false },
+          ),
+          response: { 200: AuditPageSchema, ...errors },
+        },
+      },
+      async (request) => {
+        if (request.caller!.rights !== null) fail(ErrorCode.insufficientScope, 'the audit log is for the app API key only');
+        return listAudit(services, { appId: request.caller!.app.id, ...request.query });
+      },
     );
 
     app.post(
