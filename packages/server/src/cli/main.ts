@@ -6,6 +6,7 @@ import { MigrationError } from '../store/index.ts';
 import { appsCommand } from './apps.ts';
 import { auditCommand } from './audit.ts';
 import { integrationsCommand } from './integrations.ts';
+import { keysCommand } from './keys.ts';
 import { migrateCommand, providersCommand } from './system.ts';
 import { serve } from '../main.ts';
 
@@ -25,6 +26,7 @@ export function program(): Command {
   cli.addCommand(integrationsCommand());
   cli.addCommand(providersCommand());
   cli.addCommand(auditCommand());
+  cli.addCommand(keysCommand());
   return cli;
 }
 

@@ -22,6 +22,8 @@ function aad(context: SealContext): Buffer {
 
 export interface Vault {
   readonly activeKid: string;
+  /** Every key id of the keyring, the active one first. */
+  readonly kids: readonly string[];
   /** AES-256-GCM under the active key: `v1.<kid>.<iv>.<ciphertext+tag>` (base64url parts). */
   seal(plaintext: string, context: SealContext): string;
   /** Opens a value sealed under any key of the keyring, for exactly this row and column. */
@@ -38,6 +40,7 @@ export function createVault(keyring: Keyring): Vault {
   };
   return {
     activeKid: keyring.activeKid,
+    kids: [...keyring.keys.keys()],
     seal(plaintext, context) {
       const key = keyring.keys.get(keyring.activeKid)!;
       const iv = randomBytes(IV_BYTES);
