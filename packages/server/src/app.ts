@@ -2,7 +2,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import formbody from '@fastify/formbody';
 import { ErrorCode } from './errors.ts';
-import { connectRoutes, installErrorHandler, installSecurityHeaders, oauthRoutes, pageRoutes, sendError, v1Routes } from './http/index.ts';
+import { authorizeRoutes, connectRoutes, installErrorHandler, installSecurityHeaders, oauthRoutes, pageRoutes, sendError, v1Routes } from './http/index.ts';
 import type { Services } from './services.ts';
 
 export const BODY_LIMIT_BYTES = 256 * 1024;
@@ -26,6 +26,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   await app.register(pageRoutes(services));
   await app.register(connectRoutes(services));
   await app.register(oauthRoutes(services));
+  await app.register(authorizeRoutes(services));
   await app.register(v1Routes(services));
   return app;
 }

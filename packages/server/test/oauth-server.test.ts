@@ -46,8 +46,12 @@ describe.each(STORE_KINDS)('authorization server (client credentials, introspect
   it('publishes RFC 8414 metadata naming exactly what it supports', () => {
     expect(as.issuer).toBe(gatehouse.url);
     expect(as.token_endpoint).toBe(`${gatehouse.url}/oauth/token`);
-    expect(as.grant_types_supported).toEqual(['client_credentials']);
-    expect(as.token_endpoint_auth_methods_supported).toEqual(['client_secret_basic', 'client_secret_post']);
+    expect(as.authorization_endpoint).toBe(`${gatehouse.url}/oauth/authorize`);
+    expect(as.response_types_supported).toEqual(['code']);
+    expect(as.grant_types_supported).toEqual(['authorization_code', 'refresh_token', 'client_credentials']);
+    expect(as.code_challenge_methods_supported).toEqual(['S256']);
+    expect(as.authorization_response_iss_parameter_supported).toBe(true);
+    expect(as.token_endpoint_auth_methods_supported).toEqual(['client_secret_basic', 'client_secret_post', 'none']);
   });
 
   it('issues client-credentials tokens with client_secret_basic and client_secret_post', async () => {

@@ -4,3 +4,6 @@ export { authenticateClient, parseBasic, type ClientCredentials, type ClientAuth
 export { parseScope, grantableScope, splitScope, API_RIGHTS, type ApiRight, type ParsedScope } from './scopes.ts';
 export { clientCredentialsGrant, introspect, revokeToken, revokeGrant, findAccessToken, issueTokens, ACCESS_TOKEN_TTL_S, type TokenResponse } from './tokens.ts';
 export { authorizationServerMetadata } from './metadata.ts';
+export { authorize, connectForRequest, attachAccount, abandonAuthorization, authorizationRequestOf, type AuthorizeParams, type AuthorizeOutcome } from './requests.ts';
+export { consentView, decideConsent, type ConsentView } from './consent.ts';
+export { authorizationCodeGrant, refreshTokenGrant } from './grants.ts';

@@ -42,17 +42,28 @@ export async function createConnectSession(
   return { token, expiresAt };
 }
 
-/** The end user a live session of this app names, checked against the provider being connected. */
-export async function endUserOfSession(services: Services, appId: string, token: string, provider: string): Promise<string> {
+/** A live connect session of this app: its end user and the providers it allows (null: any). */
+export async function readConnectSession(
+  services: Services,
+  appId: string,
+  token: string,
+): Promise<{ endUserId: string; allowedProviders: string[] | null }> {
   const row = await services.db
     .selectFrom('connect_sessions')
     .selectAll()
     .where('id', '=', hashToken(token))
     .executeTakeFirst();
   if (!row || row.app_id !== appId || row.expires_at <= services.clock()) {
-    fail(ErrorCode.invalidRequest, 'the connect session is unknown or expired; ask the app to start again');
+    return fail(ErrorCode.invalidRequest, 'the connect session is unknown or expired; ask the app to start again');
   }
-  const allowed = fromJson<string[] | null>(row!.allowed_providers, null);
-  if (allowed && !allowed.includes(provider)) fail(ErrorCode.accessDenied, `this connect session does not allow "${provider}"`);
-  return row!.end_user_id;
+  return { endUserId: row.end_user_id, allowedProviders: fromJson<string[] | null>(row.allowed_providers, null) };
+}
+
+/** The end user a live session of this app names, checked against the provider being connected. */
+export async function endUserOfSession(services: Services, appId: string, token: string, provider: string): Promise<string> {
+  const session = await readConnectSession(services, appId, token);
+  if (session.allowedProviders && !session.allowedProviders.includes(provider)) {
+    fail(ErrorCode.accessDenied, `this connect session does not allow "${provider}"`);
+  }
+  return session.endUserId;
 }

@@ -12,6 +12,7 @@ import {
   toJson,
   upsertAccount,
   type AccountRow,
+  type ConnectFlowRow,
   type SealedTokens,
 } from '../store/index.ts';
 import { hashToken, newId, randomValue, type Vault } from '../vault/index.ts';
@@ -113,10 +114,31 @@ function sealer(vault: Vault, tokens: oauth.TokenEndpointResponse) {
  * the account upserted with its tokens sealed. Any failure creates nothing.
  */
 export async function finishConnect(services: Services, callback: URLSearchParams): Promise<ConnectResult> {
-  const { db, vault, clock, config } = services;
+  const { db } = services;
   const state = callback.get('state');
   if (!state) fail(ErrorCode.invalidState, 'the provider came back without a state');
   const flow = (await takeFlow(db, hashToken(state!))) ?? fail(ErrorCode.invalidState, 'this sign-in link is unknown or was already used');
+  try {
+    return await completeFlow(services, flow, state!, callback);
+  } catch (err) {
+    // the caller may resume its own flow with the failure (e.g. answer the app that started it)
+    if (err instanceof GatehouseError) throw new ConnectFlowError(err, fromJson(flow.context, null));
+    throw err;
+  }
+}
+
+/** Carries a failed connect's context back to whoever started it; otherwise a GatehouseError like the one it wraps. */
+export class ConnectFlowError extends GatehouseError {
+  constructor(
+    error: GatehouseError,
+    readonly context: unknown,
+  ) {
+    super(error.code, error.description, { cause: error.cause ?? error });
+  }
+}
+
+async function completeFlow(services: Services, flow: ConnectFlowRow, state: string, callback: URLSearchParams): Promise<ConnectResult> {
+  const { db, vault, clock, config } = services;
   const now = clock();
   if (flow.expires_at <= now) fail(ErrorCode.invalidState, 'this sign-in took longer than 10 minutes and expired');
   const upstream = await upstreamFor(services, flow.app_id, flow.provider, fromJson(flow.template_values, {}));
@@ -125,7 +147,7 @@ export async function finishConnect(services: Services, callback: URLSearchParam
 
   let tokens: oauth.TokenEndpointResponse;
   try {
-    const validated = oauth.validateAuthResponse(as, upstream.client, callback, state!);
+    const validated = oauth.validateAuthResponse(as, upstream.client, callback, state);
     const response = await oauth.authorizationCodeGrantRequest(
       as,
       upstream.client,

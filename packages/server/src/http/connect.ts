@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { endUserOfSession } from '../authorization/index.ts';
-import { finishConnect, startConnect, CALLBACK_PATH } from '../connect/index.ts';
+import { abandonAuthorization, attachAccount, authorizationRequestOf, endUserOfSession } from '../authorization/index.ts';
+import { ConnectFlowError, finishConnect, startConnect, CALLBACK_PATH } from '../connect/index.ts';
 import { connectedPage } from '../pages/index.ts';
 import type { Services } from '../services.ts';
 import { ConnectParams, ConnectQuery } from './schemas.ts';
@@ -10,7 +10,20 @@ export function connectRoutes(services: Services): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get(CALLBACK_PATH, { config: { page: true } }, async (request, reply) => {
       const query = new URLSearchParams(request.url.slice(request.url.indexOf('?') + 1 || request.url.length));
-      const result = await finishConnect(services, query);
+      const result = await finishConnect(services, query).catch(async (err: unknown) => {
+        // a failed upstream sign-in started by /oauth/authorize is answered to the app, not shown here
+        const pending = err instanceof ConnectFlowError ? authorizationRequestOf(err.context) : undefined;
+        const url = pending ? await abandonAuthorization(services, pending, err as ConnectFlowError) : undefined;
+        if (!url) throw err;
+        request.log.info({ error: (err as ConnectFlowError).code }, 'upstream sign-in failed; answered to the app');
+        return url;
+      });
+      if (typeof result === 'string') return reply.header('cache-control', 'no-store').redirect(result, 303);
+      const handle = authorizationRequestOf(result.context);
+      if (handle) {
+        await attachAccount(services, handle, result.account);
+        return reply.header('cache-control', 'no-store').redirect(`/oauth/consent?request=${encodeURIComponent(handle)}`, 303);
+      }
       const entry = services.catalog.get(result.account.provider);
       return reply
         .code(200)

@@ -4,3 +4,4 @@ export { oauthRoutes } from './oauth.ts';
 export { pageRoutes } from './pages.ts';
 export { installErrorHandler, sendError } from './errors.ts';
 export { installSecurityHeaders } from './security.ts';
+export { authorizeRoutes } from './authorize.ts';

@@ -4,11 +4,13 @@ import type { FastifyRequest } from 'fastify';
 import {
   API_RIGHTS,
   authenticateClient,
+  authorizationCodeGrant,
   authorizationServerMetadata,
   clientCredentialsGrant,
   findAccessToken,
   introspect,
   parseBasic,
+  refreshTokenGrant,
   revokeToken,
 } from '../authorization/index.ts';
 import { ErrorCode, fail } from '../errors.ts';
@@ -57,6 +59,9 @@ export function oauthRoutes(services: Services): FastifyPluginAsyncTypebox {
       const { grant_type: grantType, scope } = request.body;
       if (!grantType) fail(ErrorCode.invalidRequest, 'grant_type is required');
       const { app: caller } = await client(services, request, request.body);
+      const { code, redirect_uri: redirectUri, code_verifier: codeVerifier, refresh_token: refreshToken } = request.body;
+      if (grantType === 'authorization_code') return authorizationCodeGrant(services, caller, { code, redirectUri, codeVerifier });
+      if (grantType === 'refresh_token') return refreshTokenGrant(services, caller, { refreshToken, scope });
       if (grantType === 'client_credentials') return clientCredentialsGrant(services, caller, scope);
       return fail(ErrorCode.unsupportedGrantType, `grant_type "${grantType}" is not supported`);
     });

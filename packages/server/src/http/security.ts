@@ -1,15 +1,23 @@
 import type { FastifyInstance } from 'fastify';
 
-export const PAGE_CSP = [
-  "default-src 'none'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "form-action 'self'",
-  "frame-ancestors 'none'",
-  "base-uri 'none'",
-].join('; ');
+/** The pages' CSP; `formActions` adds where a form may send the browser (e.g. an app's redirect origin). */
+export function pageCsp(formActions: string[] = []): string {
+  return [
+    "default-src 'none'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    ["form-action 'self'", ...formActions].join(' '),
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+  ].join('; ');
+}
 
-/** Headers every response carries; pages also get a strict CSP without inline script. */
+export const PAGE_CSP = pageCsp();
+
+/**
+ * Headers every response carries; pages also get a strict CSP without inline script. A route
+ * may set its own CSP on a response (built with pageCsp); it is then kept.
+ */
 export function installSecurityHeaders(app: FastifyInstance, options: { hsts: boolean }): void {
   app.addHook('onSend', async (_request, reply, payload) => {
     reply.header('x-content-type-options', 'nosniff');
@@ -18,8 +26,11 @@ export function installSecurityHeaders(app: FastifyInstance, options: { hsts: bo
     reply.header('cross-origin-resource-policy', 'same-origin');
     if (options.hsts) reply.header('strict-transport-security', 'max-age=31536000; includeSubDomains');
     const type = String(reply.getHeader('content-type') ?? '');
-    if (type.startsWith('text/html')) reply.header('content-security-policy', PAGE_CSP);
-    else reply.header('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
+    if (type.startsWith('text/html')) {
+      if (!reply.hasHeader('content-security-policy')) reply.header('content-security-policy', PAGE_CSP);
+    } else {
+      reply.header('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
+    }
     return payload;
   });
 }

@@ -1,2 +1,3 @@
 export { errorPage, connectedPage, STYLESHEET } from './pages.ts';
+export { chooserPage, consentPage } from './authorize.ts';
 export { html, layout, escapeHtml, Html, STYLESHEET_PATH } from './html.ts';

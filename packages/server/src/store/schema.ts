@@ -148,6 +148,23 @@ export interface AuthorizationCodesTable {
   created_at: Millis;
 }
 
+export interface AuthorizationRequestsTable {
+  id: string; // SHA-256 of the request handle carried in the browser's URLs
+  app_id: string;
+  redirect_uri: string;
+  state: string | null;
+  code_challenge: string | null;
+  scope: string;
+  providers: JsonText; // string[]: the providers the end user may choose from
+  end_user_id: string | null;
+  login_hint: string | null;
+  account_id: string | null; // reconnect this account
+  connected_account_id: string | null; // set when the upstream sign-in completed
+  browser_binding: string; // SHA-256 of the cookie that started the request
+  expires_at: Millis;
+  created_at: Millis;
+}
+
 export interface Database {
   apps: AppsTable;
   app_secrets: AppSecretsTable;
@@ -162,4 +179,5 @@ export interface Database {
   access_tokens: AccessTokensTable;
   refresh_tokens: RefreshTokensTable;
   authorization_codes: AuthorizationCodesTable;
+  authorization_requests: AuthorizationRequestsTable;
 }

@@ -1,11 +1,13 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import * as core from './2026_11_22_001_core.ts';
 import * as authorization from './2026_11_22_002_authorization.ts';
+import * as authorizationRequests from './2026_11_22_003_authorization_requests.ts';
 
 /** Every migration, in order; one set for SQLite and PostgreSQL. */
 const MIGRATIONS: Record<string, Migration> = {
   '2026_11_22_001_core': core,
   '2026_11_22_002_authorization': authorization,
+  '2026_11_22_003_authorization_requests': authorizationRequests,
 };
 
 export const migrationProvider: MigrationProvider = {
