@@ -13,7 +13,7 @@ import type { OidcUpstream } from './support/upstreams.ts';
 // through a real upstream (node-oidc-provider) and a cookie-keeping test browser.
 describe.each(STORE_KINDS)('authorization code flow on %s', (kind) => {
   const h = new AuthorizationHarness();
-  const { toConsent, decide, exchange, verify, authorizeUrl, client, auth, newBrowser } = h;
+  const { toConsent, decide, exchange, verify, authorizeUrl, client, auth, newBrowser, refresh } = h;
   let gatehouse: RunningGatehouse;
   let oidc: OidcUpstream;
   let as: oauth.AuthorizationServer;
@@ -97,6 +97,35 @@ describe.each(STORE_KINDS)('authorization code flow on %s', (kind) => {
       { redirect: 'manual' },
     );
     expect(new URL(foreign.headers.get('location')!).searchParams.get('error')).toBe('invalid_request');
+  });
+
+  it('end users: their accounts are listed; signing them out revokes their tokens and keeps the account', async () => {
+    const api = (path: string, token: string, init: RequestInit = {}) =>
+      fetch(`${gatehouse.url}${path}`, { ...init, headers: { authorization: `Bearer ${token}`, ...(init.body ? { 'content-type': 'application/json' } : {}) } });
+    const session = (await (await api('/v1/connect/sessions', web.apiKey, { method: 'POST', body: JSON.stringify({ end_user: { id: 'user-10' } }) })).json()) as { token: string };
+    recordSecret(session.token);
+    const flow = await toConsent('judy', { extra: { session_token: session.token } });
+    const tokens = await exchange(flow, await decide(flow, 'allow'));
+    const accountId = (tokens.account as { id: string }).id;
+    const other = await gatehouse.services.db.selectFrom('accounts').select('id').where('app_id', '=', web.app.id).where('id', '!=', accountId).executeTakeFirstOrThrow();
+
+    // an account-bound token reaches its own account only
+    expect((await api(`/v1/accounts/${accountId}`, tokens.access_token)).status).toBe(200);
+    expect((await api(`/v1/accounts/${other.id}`, tokens.access_token)).status).toBe(404);
+    const listed = (await (await api('/v1/accounts', tokens.access_token)).json()) as { data: { id: string }[] };
+    expect(listed.data.map((a) => a.id)).toEqual([accountId]);
+    expect((await api('/v1/end-users/user-10/tokens', tokens.access_token, { method: 'DELETE' })).status).toBe(403);
+
+    const mine = (await (await api('/v1/end-users/user-10/accounts', web.apiKey)).json()) as { data: { id: string }[] };
+    expect(mine.data.map((a) => a.id)).toEqual([accountId]);
+    const signOut = await api('/v1/end-users/user-10/tokens', web.apiKey, { method: 'DELETE' });
+    expect(await signOut.json()).toEqual({ revoked_grants: 1 });
+    expect((await verify(tokens.access_token)).status).toBe(401);
+    await expectOAuthError(refresh(web, tokens.refresh_token!), 'invalid_grant');
+    // the upstream side is untouched: the account works again on the next sign-in
+    const account = await gatehouse.services.db.selectFrom('accounts').selectAll().where('id', '=', accountId).executeTakeFirstOrThrow();
+    expect(account.status).toBe('active');
+    expect(await gatehouse.services.db.selectFrom('account_tokens').select('account_id').where('account_id', '=', accountId).executeTakeFirst()).toBeDefined();
   });
 
   it('an unknown scope is invalid_scope, sent back to the app', async () => {

@@ -7,3 +7,4 @@ export { authorizationServerMetadata } from './metadata.ts';
 export { authorize, connectForRequest, attachAccount, abandonAuthorization, authorizationRequestOf, type AuthorizeParams, type AuthorizeOutcome } from './requests.ts';
 export { consentView, decideConsent, type ConsentView } from './consent.ts';
 export { authorizationCodeGrant, refreshTokenGrant } from './grants.ts';
+export { revokeEndUserTokens } from './end-users.ts';

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { accountScopes, getAccount, importAccount, listAccounts, releaseAccount, updateAccountMetadata } from '../accounts/index.ts';
 import { listAudit } from '../audit/index.ts';
-import { createConnectSession } from '../authorization/index.ts';
+import { createConnectSession, revokeEndUserTokens } from '../authorization/index.ts';
 import { ErrorCode, fail } from '../errors.ts';
 import type { Services } from '../services.ts';
 import { appIdFor, requireCaller } from './auth.ts';
@@ -64,6 +64,34 @@ export function v1Routes(services: Services): FastifyPluginAsyncTypebox {
 
     app.get('/v1/accounts/:id/scopes', { schema: { params: AccountIdParams, response: { 200: ScopesSchema, ...errors } } }, async (request) =>
       accountScopes(services, appIdFor(request, 'accounts:read', request.params.id), request.params.id),
+    );
+
+    const EndUserParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 256 }) });
+
+    app.get(
+      '/v1/end-users/:id/accounts',
+      { schema: { params: EndUserParams, querystring: ListAccountsQuery, response: { 200: AccountPageSchema, ...errors } } },
+      async (request) => {
+        const appId = appIdFor(request, 'accounts:read');
+        const { provider, status, cursor, limit } = request.query;
+        return listAccounts(services, appId, {
+          provider,
+          endUser: request.params.id,
+          status,
+          cursor,
+          limit,
+          onlyId: request.caller!.accountId ?? undefined,
+        });
+      },
+    );
+
+    app.delete(
+      '/v1/end-users/:id/tokens',
+      { schema: { params: EndUserParams, response: { 200: Type.Object({ revoked_grants: Type.Integer() }), ...errors } } },
+      async (request) => {
+        if (request.caller!.rights !== null) fail(ErrorCode.insufficientScope, 'signing an end user out takes the app API key');
+        return revokeEndUserTokens(services, request.caller!.app.id, request.params.id);
+      },
     );
 
     app.get(
