@@ -2,7 +2,19 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import formbody from '@fastify/formbody';
 import { ErrorCode } from './errors.ts';
-import { authorizeRoutes, connectRoutes, installErrorHandler, installSecurityHeaders, oauthRoutes, pageRoutes, sendError, v1Routes } from './http/index.ts';
+import {
+  answerClientError,
+  authorizeRoutes,
+  connectRoutes,
+  installErrorHandler,
+  installMetrics,
+  installRateLimits,
+  installSecurityHeaders,
+  oauthRoutes,
+  pageRoutes,
+  sendError,
+  v1Routes,
+} from './http/index.ts';
 import type { Services } from './services.ts';
 
 export const BODY_LIMIT_BYTES = 256 * 1024;
@@ -14,6 +26,8 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     trustProxy: services.config.trustProxy,
     bodyLimit: BODY_LIMIT_BYTES,
     requestTimeout: 30_000,
+    // Node's parser refusals (bad bytes in the URL, header overflow) in the same RFC 6749 shape
+    clientErrorHandler: answerClientError,
     // A bad URL or an over-long path parameter is answered before routing, past the error
     // handler: give it the same RFC 6749 body, without echoing the URL back.
     frameworkErrors: (err, _request, reply) =>
@@ -22,6 +36,8 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   }).withTypeProvider<TypeBoxTypeProvider>();
   installErrorHandler(app);
   installSecurityHeaders(app, { hsts: services.config.baseUrl.startsWith('https:') });
+  installMetrics(app, services);
+  await installRateLimits(app, services);
   await app.register(formbody);
   await app.register(pageRoutes(services));
   await app.register(connectRoutes(services));

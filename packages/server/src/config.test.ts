@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, it, expect } from 'vitest';
-import { ConfigError, loadConfig } from './config.ts';
+import { ConfigError, DEFAULT_RATE_LIMITS, loadConfig } from './config.ts';
 
 const cwd = join(tmpdir(), 'gatehouse-config-test-cwd');
 const keys = () => `k1:${randomBytes(32).toString('base64')}`;
@@ -33,6 +33,8 @@ describe('loadConfig', () => {
       allowInsecureUpstreams: true,
       logLevel: 'info',
       trustProxy: false,
+      rateLimits: DEFAULT_RATE_LIMITS,
+      metricsToken: undefined,
     });
   });
 

@@ -17,7 +17,30 @@ export interface Config {
   allowInsecureUpstreams: boolean;
   logLevel: string;
   trustProxy: boolean;
+  /** Per-instance request limits; null when GATEHOUSE_RATE_LIMITS=off. */
+  rateLimits: RateLimits | null;
+  /** When set, GET /metrics requires `Authorization: Bearer <this>`. */
+  metricsToken: string | undefined;
 }
+
+/** Requests per minute allowed per client and per source IP; both apply. */
+export interface RateLimit {
+  perClient: number;
+  perIp: number;
+}
+
+export const RATE_LIMIT_GROUPS = ['token', 'authorize', 'introspect', 'connect', 'api'] as const;
+export type RateLimitGroup = (typeof RATE_LIMIT_GROUPS)[number];
+export type RateLimits = Record<RateLimitGroup, RateLimit>;
+
+/** Defaults, requests per minute: `perClient/perIp`. */
+export const DEFAULT_RATE_LIMITS: RateLimits = {
+  token: { perClient: 600, perIp: 1200 },
+  authorize: { perClient: 300, perIp: 600 },
+  introspect: { perClient: 1200, perIp: 2400 },
+  connect: { perClient: 300, perIp: 600 },
+  api: { perClient: 1200, perIp: 2400 },
+};
 
 /** A configuration problem, always naming the variable at fault. */
 export class ConfigError extends Error {
@@ -75,6 +98,35 @@ function parseDatabase(env: NodeJS.ProcessEnv, cwd: string): Config['database'] 
   throw new ConfigError('GATEHOUSE_DATABASE_URL', 'must start with sqlite: or postgres://');
 }
 
+function parseRateLimits(env: NodeJS.ProcessEnv): RateLimits | null {
+  const switchRaw = env.GATEHOUSE_RATE_LIMITS ?? 'on';
+  if (switchRaw !== 'on' && switchRaw !== 'off') throw new ConfigError('GATEHOUSE_RATE_LIMITS', 'must be on or off');
+  if (switchRaw === 'off') return null;
+  const limits = { ...DEFAULT_RATE_LIMITS };
+  for (const group of RATE_LIMIT_GROUPS) {
+    const variable = `GATEHOUSE_RATE_LIMIT_${group.toUpperCase()}`;
+    const raw = env[variable]?.trim();
+    if (!raw) continue;
+    const match = /^(\d{1,9})(?:\/(\d{1,9}))?$/.exec(raw);
+    const perClient = Number(match?.[1]);
+    const perIp = match?.[2] === undefined ? perClient * 2 : Number(match[2]);
+    if (!match || perClient < 1 || perIp < 1) {
+      throw new ConfigError(variable, `"${raw}" is not a limit: requests per minute per client, optionally /per IP (e.g. 600 or 600/1200)`);
+    }
+    limits[group] = { perClient, perIp };
+  }
+  return limits;
+}
+
+function parseMetricsToken(env: NodeJS.ProcessEnv): string | undefined {
+  const raw = env.GATEHOUSE_METRICS_TOKEN;
+  if (raw === undefined || raw === '') return undefined;
+  if (!/^[\x21-\x7E]{16,512}$/.test(raw)) {
+    throw new ConfigError('GATEHOUSE_METRICS_TOKEN', 'must be 16 to 512 printable characters without spaces (e.g. $(openssl rand -hex 32))');
+  }
+  return raw;
+}
+
 /** Reads and validates the configuration from the environment; throws ConfigError. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
   const mode: Mode = env.NODE_ENV === 'production' ? 'production' : 'development';
@@ -107,5 +159,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     allowInsecureUpstreams: mode === 'development',
     logLevel,
     trustProxy: trustProxy === 'true',
+    rateLimits: parseRateLimits(env),
+    metricsToken: parseMetricsToken(env),
   };
 }

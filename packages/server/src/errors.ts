@@ -18,6 +18,11 @@ export const ErrorCode = {
   invalidState: 'invalid_state',
   upstreamError: 'upstream_error',
   upstreamUnavailable: 'upstream_unavailable',
+  tooManyRequests: 'too_many_requests',
+  /** The provider's token endpoint failed recently; no refresh is tried until the cooldown ends. */
+  upstreamBackoff: 'upstream_backoff',
+  /** The provider refused the account's grant: the end user must reconnect it. */
+  needsReauth: 'needs_reauth',
   serverError: 'server_error',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

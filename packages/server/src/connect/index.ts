@@ -3,3 +3,4 @@ export { setIntegration, listAppIntegrations, type SetIntegrationInput, type Int
 export { revokeUpstream, type UpstreamRevocation } from './revoke.ts';
 export { readIdentity, readPath, type Identity } from './identity.ts';
 export { upstreamFor, upstreamFailure, type Upstream } from './upstream.ts';
+export { refreshUpstream, type RefreshOutcome, type RefreshOptions } from './refresh.ts';

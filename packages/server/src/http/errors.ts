@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { randomUUID } from 'node:crypto';
+import type { Socket } from 'node:net';
 import { ErrorCode, GatehouseError } from '../errors.ts';
 import { errorPage } from '../pages/index.ts';
 
@@ -19,6 +20,9 @@ const STATUS: Record<ErrorCode, number> = {
   invalid_state: 400,
   upstream_error: 502,
   upstream_unavailable: 503,
+  too_many_requests: 429,
+  upstream_backoff: 424,
+  needs_reauth: 409,
   server_error: 500,
 };
 
@@ -78,4 +82,30 @@ export function installErrorHandler(app: FastifyInstance): void {
     return sendError(reply, code, description, status);
   });
   app.setNotFoundHandler((request, reply) => sendError(reply, ErrorCode.notFound, `no route ${request.method} ${request.url.split('?')[0]}`));
+}
+
+/**
+ * Node's parser refuses a request before Fastify sees it (a raw non-ASCII byte in the URL, a
+ * malformed header, headers over the size limit, a timeout). Fastify's default answer there is
+ * `{error, message, statusCode}`; give the RFC 6749 shape instead, and close as Node does.
+ */
+export function answerClientError(err: Error & { code?: string; rawPacket?: unknown }, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, description] =
+    err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'the request took too long to arrive']
+      : err.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'the request headers are too large']
+        : [400, 'the request is not valid HTTP'];
+  const body = JSON.stringify({ error: ErrorCode.invalidRequest, error_description: description });
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${status === 400 ? 'Bad Request' : status === 408 ? 'Request Timeout' : 'Request Header Fields Too Large'}\r\n` +
+        `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+        'Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n' +
+        // a HEAD answer has no body (a client would read it as the start of a next response)
+        (Buffer.isBuffer(err.rawPacket) && err.rawPacket.subarray(0, 5).toString('latin1') === 'HEAD ' ? '' : body),
+    );
+  }
+  socket.destroy(err);
 }

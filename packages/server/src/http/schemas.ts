@@ -38,7 +38,9 @@ export const PatchAccountBody = Type.Object(
 export const ImportAccountBody = Type.Object(
   {
     provider: Type.String({ minLength: 1, maxLength: 64 }),
-    access_token: Type.String({ minLength: 1, maxLength: 8192 }),
+    // sent upstream in an Authorization header: printable ASCII only (a NUL or a non-ASCII character
+    // made the identity request throw, answered as a 503 "provider could not be reached")
+    access_token: Type.String({ minLength: 1, maxLength: 8192, pattern: '^[\\x21-\\x7E]+$' }),
     refresh_token: Type.Optional(Type.String({ minLength: 1, maxLength: 8192 })),
     expires_in: Type.Optional(Type.Integer({ minimum: 0 })),
     scope: Type.Optional(Type.String({ maxLength: 4096 })),

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { accountScopes, getAccount, importAccount, listAccounts, releaseAccount, updateAccountMetadata } from '../accounts/index.ts';
+import { accountScopes, getAccount, importAccount, listAccounts, refreshAccount, releaseAccount, updateAccountMetadata } from '../accounts/index.ts';
 import { listAudit } from '../audit/index.ts';
 import { createConnectSession, revokeEndUserTokens } from '../authorization/index.ts';
 import { ErrorCode, fail } from '../errors.ts';
@@ -64,6 +64,28 @@ export function v1Routes(services: Services): FastifyPluginAsyncTypebox {
 
     app.get('/v1/accounts/:id/scopes', { schema: { params: AccountIdParams, response: { 200: ScopesSchema, ...errors } } }, async (request) =>
       accountScopes(services, appIdFor(request, 'accounts:read', request.params.id), request.params.id),
+    );
+
+    app.post(
+      '/v1/accounts/:id/refresh',
+      {
+        schema: {
+          params: AccountIdParams,
+          querystring: Type.Object({ force: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
+          response: {
+            200: Type.Composite([AccountSchema, Type.Object({ expires_at: Type.Union([Type.String(), Type.Null()]) })]),
+            ...errors,
+            409: ErrorSchema,
+            424: ErrorSchema,
+          },
+        },
+      },
+      async (request, reply) => {
+        const account = await refreshAccount(services, appIdFor(request, 'accounts:write', request.params.id), request.params.id, {
+          force: request.query.force,
+        });
+        return reply.header('cache-control', 'no-store').send(account);
+      },
     );
 
     const EndUserParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 256 }) });

@@ -36,7 +36,8 @@ export async function upsertAccount(db: Db, input: UpsertAccountInput): Promise<
       .where('upstream_subject', '=', input.upstream_subject)
       .executeTakeFirst();
     const id = existing?.id ?? input.newId;
-    const tokens = input.sealTokens(id);
+    // a (re)connect brings fresh tokens: any refresh backoff of the old ones is over
+    const tokens = { ...input.sealTokens(id), refresh_failures: 0, refresh_retry_at: null, refresh_error: null };
     let account: AccountRow;
     if (existing) {
       account = await trx

@@ -7,3 +7,4 @@ export * from './accounts.ts';
 export * from './flows.ts';
 export * from './audit.ts';
 export * from './sweep.ts';
+export * from './refresh.ts';

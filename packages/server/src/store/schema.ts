@@ -1,3 +1,5 @@
+import type { Generated } from 'kysely';
+
 /** Timestamps are milliseconds since the epoch (bigint in PostgreSQL, integer in SQLite). */
 export type Millis = number;
 /** A JSON document kept in a text column (the same on both dialects). */
@@ -69,6 +71,12 @@ export interface AccountTokensTable {
   expires_at: Millis | null;
   version: number;
   updated_at: Millis;
+  /** Consecutive transient refresh failures; 0 after a success or a reconnect. */
+  refresh_failures: Generated<number>;
+  /** No refresh attempt before this time (backoff after a transient failure). */
+  refresh_retry_at: Millis | null;
+  /** The last refresh failure, safe to show (no token). */
+  refresh_error: string | null;
 }
 
 export interface ConnectFlowsTable {
