@@ -21,6 +21,8 @@ export interface Config {
   rateLimits: RateLimits | null;
   /** When set, GET /metrics requires `Authorization: Bearer <this>`. */
   metricsToken: string | undefined;
+  /** Development only: where the offline sandbox provider runs; its `sandbox-drive` entry is then in the catalog. */
+  sandboxUrl: string | undefined;
 }
 
 /** Requests per minute allowed per client and per source IP; both apply. */
@@ -127,6 +129,29 @@ function parseMetricsToken(env: NodeJS.ProcessEnv): string | undefined {
   return raw;
 }
 
+export const DEFAULT_SANDBOX_URL = 'http://localhost:4001';
+
+/** GATEHOUSE_SANDBOX_URL: an http(s) origin in development (`off` hides the sandbox); never in production. */
+function parseSandboxUrl(env: NodeJS.ProcessEnv, mode: Mode): string | undefined {
+  const raw = env.GATEHOUSE_SANDBOX_URL?.trim();
+  if (mode === 'production') {
+    if (raw && raw !== 'off') throw new ConfigError('GATEHOUSE_SANDBOX_URL', 'the sandbox provider is for development only; unset it in production');
+    return undefined;
+  }
+  if (raw === 'off') return undefined;
+  const value = raw || DEFAULT_SANDBOX_URL;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError('GATEHOUSE_SANDBOX_URL', `"${value}" is not an absolute URL`);
+  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.search || url.hash || url.username) {
+    throw new ConfigError('GATEHOUSE_SANDBOX_URL', 'must be an http(s) URL without query, fragment or credentials (e.g. http://localhost:4001), or off');
+  }
+  return value.replace(/\/+$/, '');
+}
+
 /** Reads and validates the configuration from the environment; throws ConfigError. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
   const mode: Mode = env.NODE_ENV === 'production' ? 'production' : 'development';
@@ -161,5 +186,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     trustProxy: trustProxy === 'true',
     rateLimits: parseRateLimits(env),
     metricsToken: parseMetricsToken(env),
+    sandboxUrl: parseSandboxUrl(env, mode),
   };
 }
