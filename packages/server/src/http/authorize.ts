@@ -54,7 +54,7 @@ export function authorizeRoutes(services: Services): FastifyPluginAsyncTypebox {
         const { url } = await connectForRequest(services, outcome.handle, outcome.binding, outcome.providers[0]!.id);
         return reply.header('cache-control', 'no-store').redirect(url, 303);
       }
-      return html(reply, chooserPage(outcome));
+      return html(reply, chooserPage(outcome), outcome.popup ? pageCsp([], true) : undefined);
     });
 
     app.get('/oauth/authorize/connect', { config: { page: true }, schema: { querystring: ConnectQuery } }, async (request, reply) => {
@@ -64,7 +64,7 @@ export function authorizeRoutes(services: Services): FastifyPluginAsyncTypebox {
 
     app.get('/oauth/consent', { config: { page: true }, schema: { querystring: RequestQuery } }, async (request, reply) => {
       const view = await consentView(services, request.query.request, bindingOf(request));
-      return html(reply, consentPage(view), pageCsp([view.redirectSource]));
+      return html(reply, consentPage(view), pageCsp([view.redirectSource], view.popup !== undefined));
     });
 
     app.post('/oauth/consent', { config: { page: true }, schema: { body: ConsentForm } }, async (request, reply) => {

@@ -31,6 +31,7 @@ export const SEALED_TABLES: readonly SealedTable[] = [
     ],
   },
   { table: 'connect_flows', pk: 'id', columns: [{ column: 'code_verifier_sealed', field: 'code_verifier' }] },
+  { table: 'relay_results', pk: 'id', columns: [{ column: 'result_sealed', field: 'result' }] },
 ];
 
 /** The store seen through table and column names known only at run time. */

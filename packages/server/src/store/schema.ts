@@ -173,6 +173,16 @@ export interface AuthorizationRequestsTable {
   created_at: Millis;
 }
 
+/** The authenticator's mailbox (see authorization/relay.ts): id is the SHA-256 of the request id. */
+export interface RelayResultsTable {
+  id: string;
+  app_id: string;
+  origin: string;
+  result_sealed: string;
+  expires_at: Millis;
+  created_at: Millis;
+}
+
 export interface Database {
   apps: AppsTable;
   app_secrets: AppSecretsTable;
@@ -188,4 +198,5 @@ export interface Database {
   refresh_tokens: RefreshTokensTable;
   authorization_codes: AuthorizationCodesTable;
   authorization_requests: AuthorizationRequestsTable;
+  relay_results: RelayResultsTable;
 }
