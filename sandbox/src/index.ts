@@ -40,6 +40,8 @@ export interface RunningSandbox {
   provider: Provider;
   drives: Drives;
   users: readonly DemoUser[];
+  /** Headers added to the login and consent pages; tests change them while it runs (e.g. COOP). */
+  pageHeaders: Record<string, string>;
   /** Registers (or replaces) a client after start. */
   addClient(client: SandboxClient): Promise<void>;
   /** Every access and refresh token issued so far (for log scans in tests). */
@@ -144,6 +146,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
     provider,
     drives,
     users,
+    pageHeaders,
     addClient: (client) => storage.upsertClient(clientMetadata(client)),
     issuedTokens: () => [...issued],
     close: () =>

@@ -1,0 +1,229 @@
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSandbox, type RunningSandbox } from '../../../sandbox/src/index.ts';
+import { createApp, type CreatedApp } from '../../server/src/authorization/index.ts';
+import { launchChromium } from '../../server/test/support/chromium.ts';
+import { integrate } from '../../server/test/support/fixtures.ts';
+import { startGatehouse, type RunningGatehouse } from '../../server/test/support/gatehouse.ts';
+import { recordSecret } from '../../server/test/support/secrets.ts';
+import { STORE_KINDS } from '../../server/test/support/stores.ts';
+import { startAppSite, startForeignSite, type TestSite } from './support/pages.ts';
+
+// The browser authenticator in Debian's Chromium: an app page on its own loopback origin, Gatehouse,
+// and the sandbox provider (started in-process), driven like a person would.
+type Result = Record<string, unknown> & { error?: string; access_token?: string; account?: { id: string; provider: string; email: string } };
+const SANDBOX_SECRET = `sandbox-client-secret-${Math.random().toString(36).slice(2)}${Date.now()}`;
+const POPUP_TIMEOUT = 2500;
+
+let browser: Browser;
+beforeAll(async () => {
+  browser = await launchChromium();
+});
+afterAll(async () => {
+  await browser?.close();
+});
+
+describe.each(STORE_KINDS)('authenticator in Chromium on %s', (kind) => {
+  let sandbox: RunningSandbox;
+  let gatehouse: RunningGatehouse;
+  let site: TestSite;
+  let foreign: TestSite;
+  let spa: CreatedApp;
+  const contexts: BrowserContext[] = [];
+
+  beforeAll(async () => {
+    recordSecret(SANDBOX_SECRET);
+    sandbox = await startSandbox({ port: 0 });
+    gatehouse = await startGatehouse({ kind, env: { GATEHOUSE_SANDBOX_URL: sandbox.url } });
+    await sandbox.addClient({ client_id: 'gatehouse-test', client_secret: SANDBOX_SECRET, redirect_uris: [`${gatehouse.url}/connect/callback`] });
+    site = await startAppSite(gatehouse.url);
+    foreign = await startForeignSite();
+    spa = await createApp(gatehouse.services, {
+      name: 'Cloud Text Upload',
+      redirectUris: [`${site.origin}/return`],
+      scopes: ['storage', 'accounts:read', 'proxy', 'offline_access'],
+      defaultScopes: ['storage', 'accounts:read'],
+      trustedOrigins: [site.origin],
+      public: true,
+    });
+    recordSecret(spa.apiKey);
+    await integrate(gatehouse.services, spa.app.id, 'sandbox-drive', { clientId: 'gatehouse-test', clientSecret: SANDBOX_SECRET });
+  });
+
+  afterAll(async () => {
+    for (const context of contexts) await context.close();
+    recordSecret(...(sandbox?.issuedTokens() ?? []));
+    await site?.close();
+    await foreign?.close();
+    await gatehouse?.close();
+    await sandbox?.close();
+  });
+
+  async function openApp(options: Record<string, unknown> = {}): Promise<Page> {
+    const context = await browser.newContext();
+    contexts.push(context);
+    const page = await context.newPage();
+    const all = { client_id: spa.app.id, scope: 'storage accounts:read', popup_timeout: POPUP_TIMEOUT, ...options };
+    await page.goto(`${site.origin}/?options=${encodeURIComponent(JSON.stringify(all))}`);
+    await page.waitForFunction(() => typeof (window as unknown as { auth?: unknown }).auth === 'object');
+    return page;
+  }
+
+  /** Clicks Connect and returns the popup, with the authorize request's rid and state. */
+  async function connect(page: Page): Promise<{ popup: Page; rid: string; state: string }> {
+    const authorize = page.context().waitForEvent('request', (r) => r.url().startsWith(`${gatehouse.url}/oauth/authorize?`));
+    const popupOpened = page.waitForEvent('popup');
+    await page.click('#connect');
+    const popup = await popupOpened;
+    const url = new URL((await authorize).url());
+    const relay = new URL(url.searchParams.get('redirect_uri')!);
+    expect(relay.origin + relay.pathname).toBe(`${gatehouse.url}/sdk/relay`);
+    expect(relay.searchParams.get('origin')).toBe(site.origin);
+    expect(url.searchParams.get('code_challenge_method')).toBe('S256');
+    return { popup, rid: relay.searchParams.get('rid')!, state: url.searchParams.get('state')! };
+  }
+
+  async function signInAtSandbox(popup: Page, login = 'alice', password = 'alice-demo'): Promise<void> {
+    await popup.waitForURL((u) => u.href.startsWith(`${sandbox.url}/interaction/`));
+    await popup.fill('#login', login);
+    await popup.fill('#password', password);
+    await popup.click('button.primary');
+    await popup.getByText('wants to access your Sandbox Drive').waitFor();
+    await popup.click('button.primary');
+  }
+
+  async function atGatehouseConsent(popup: Page): Promise<void> {
+    await popup.waitForURL((u) => u.href.startsWith(`${gatehouse.url}/oauth/consent`));
+    await popup.getByText('wants to use your Sandbox Drive account').waitFor();
+  }
+
+  const results = (page: Page) => page.evaluate(() => (window as unknown as { results: unknown[] }).results) as Promise<Result[]>;
+  async function firstResult(page: Page): Promise<Result> {
+    await page.waitForFunction(() => (window as unknown as { results: unknown[] }).results.length > 0, undefined, { timeout: 20_000 });
+    const [result] = await results(page);
+    recordSecret(result?.access_token as string | undefined, result?.refresh_token as string | undefined, result?.code as string | undefined);
+    return result!;
+  }
+
+  it('connects an account: click, popup, sandbox login and consent, Gatehouse consent, popup closes, callback gets account and token', async () => {
+    const page = await openApp();
+    const { popup } = await connect(page);
+    await signInAtSandbox(popup);
+    await atGatehouseConsent(popup);
+    const closed = popup.waitForEvent('close');
+    await popup.click('button[value=allow]');
+    await closed;
+    const result = await firstResult(page);
+    expect(result.error).toBeUndefined();
+    expect(result.account).toMatchObject({ provider: 'sandbox-drive', email: 'alice@sandbox.test' });
+    expect(result.access_token).toMatch(/^gha_/);
+    expect(result.scope).toBe('storage accounts:read');
+    // the token is Gatehouse's, for this app and this account (the seed's confused-deputy check)
+    const verified = await fetch(`${gatehouse.url}/v1/oauth/token`, { headers: { authorization: `Bearer ${result.access_token}` } });
+    expect(await verified.json()).toMatchObject({ client_id: spa.app.id, account_id: result.account!.id });
+    expect(await results(page)).toHaveLength(1);
+  });
+
+  it('ignores messages from a foreign origin, or with another request id or state', async () => {
+    const page = await openApp();
+    const { popup, rid, state } = await connect(page);
+    await signInAtSandbox(popup);
+    await atGatehouseConsent(popup);
+    const forged = { source: 'gatehouse', type: 'gatehouse:result', rid, state, code: 'forged-code' };
+    // a page of another origin posts a perfect copy (right rid and state) to the app page
+    const frame = `${foreign.origin}/forge#${encodeURIComponent(JSON.stringify(forged))}`;
+    await page.evaluate((src) => {
+      const iframe = document.createElement('iframe');
+      iframe.src = src;
+      document.body.append(iframe);
+    }, frame);
+    await page.frameLocator('iframe').locator('script').waitFor({ state: 'attached' });
+    await expect.poll(() => page.frames()[1]?.title()).toBe('sent');
+    // Gatehouse's own origin (the popup), but another state, then another request id
+    await popup.evaluate((m) => window.opener.postMessage({ ...m, state: 'not-this-one' }, '*'), forged);
+    await popup.evaluate((m) => window.opener.postMessage({ ...m, rid: 'another-request-id-0000000' }, '*'), forged);
+    await page.waitForTimeout(300);
+    expect(await results(page)).toEqual([]);
+    await popup.click('button[value=allow]');
+    const result = await firstResult(page);
+    expect(result.access_token).toMatch(/^gha_/);
+    expect(await results(page)).toHaveLength(1);
+  });
+
+  it('answers access_denied when the user denies at Gatehouse', async () => {
+    const page = await openApp();
+    const { popup } = await connect(page);
+    await signInAtSandbox(popup, 'bob', 'bob-demo');
+    await atGatehouseConsent(popup);
+    await popup.click('button[value=deny]');
+    expect(await firstResult(page)).toMatchObject({ error: 'access_denied' });
+  });
+
+  it('answers access_denied when the user denies at the provider', async () => {
+    const page = await openApp();
+    const { popup } = await connect(page);
+    await popup.waitForURL((u) => u.href.startsWith(`${sandbox.url}/interaction/`));
+    await popup.click('text=Cancel');
+    expect(await firstResult(page)).toMatchObject({ error: 'access_denied' });
+  });
+
+  it('answers popup_closed at once when the user closes the popup on a Gatehouse page', async () => {
+    const page = await openApp({ popup_timeout: 60_000 });
+    const { popup } = await connect(page);
+    await signInAtSandbox(popup);
+    await atGatehouseConsent(popup);
+    await page.waitForTimeout(300); // a heartbeat arrives
+    await popup.close();
+    expect(await firstResult(page)).toMatchObject({ error: 'popup_closed' });
+  });
+
+  describe('with Cross-Origin-Opener-Policy on the provider pages', () => {
+    beforeAll(() => {
+      sandbox.pageHeaders['cross-origin-opener-policy'] = 'same-origin';
+    });
+    afterAll(() => {
+      delete sandbox.pageHeaders['cross-origin-opener-policy'];
+    });
+
+    it('still delivers the result (through the mailbox) though the popup looks closed', async () => {
+      const page = await openApp({ popup_timeout: 20_000 });
+      const { popup } = await connect(page);
+      await signInAtSandbox(popup);
+      await atGatehouseConsent(popup);
+      expect(await popup.evaluate(() => window.opener)).toBeNull();
+      await popup.click('button[value=allow]');
+      const result = await firstResult(page);
+      expect(result.account).toMatchObject({ provider: 'sandbox-drive' });
+      expect(result.access_token).toMatch(/^gha_/);
+      if (!popup.isClosed()) await popup.close();
+    });
+
+    it('answers popup_closed when the user closes the popup on the provider page', async () => {
+      const page = await openApp();
+      const { popup } = await connect(page);
+      await popup.waitForURL((u) => u.href.startsWith(`${sandbox.url}/interaction/`));
+      await popup.locator('#login').waitFor();
+      await popup.close();
+      expect(await firstResult(page)).toMatchObject({ error: 'popup_closed' });
+    });
+  });
+
+  it('answers popup_blocked when the browser blocks the popup (no click)', async () => {
+    // page.evaluate would run with a user gesture: the page launches by itself while loading instead
+    const page = await openApp({ launch_on_load: true });
+    expect(await firstResult(page)).toMatchObject({ error: 'popup_blocked' });
+  });
+
+  it('connects in redirect mode: the page goes to Gatehouse and comes back to its redirect URI', async () => {
+    const page = await openApp({ mode: 'redirect', redirect_uri: `${site.origin}/return` });
+    await page.click('#connect');
+    await signInAtSandbox(page);
+    await atGatehouseConsent(page);
+    await page.click('button[value=allow]');
+    await page.waitForURL((u) => u.href.startsWith(`${site.origin}/return`));
+    const result = await firstResult(page);
+    expect(result.account).toMatchObject({ provider: 'sandbox-drive' });
+    expect(result.access_token).toMatch(/^gha_/);
+    expect(page.url()).toBe(`${site.origin}/return`);
+  });
+});
