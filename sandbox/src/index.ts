@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import Provider, { type ClientMetadata, type Configuration } from 'oidc-provider';
 import { memoryStorage } from './adapter.ts';
 import { Drives, handleDrive } from './drive.ts';
@@ -85,8 +85,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
   const users = options.users ?? DEMO_USERS;
   const storage = memoryStorage();
   const issued: string[] = [];
+  // A signing key of this run (ID tokens); like every other state of the sandbox, gone when it stops.
+  const signingKey = { ...generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' }), kid: randomBytes(8).toString('hex'), alg: 'RS256', use: 'sig' };
   const configuration: Configuration = {
     adapter: storage.Adapter,
+    jwks: { keys: [signingKey as never] },
     clients: (options.clients ?? []).map(clientMetadata),
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
     features: { devInteractions: { enabled: false }, revocation: { enabled: true } },
