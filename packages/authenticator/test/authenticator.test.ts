@@ -62,6 +62,8 @@ describe.each(STORE_KINDS)('authenticator in Chromium on %s', (kind) => {
   async function openApp(options: Record<string, unknown> = {}): Promise<Page> {
     const context = await browser.newContext();
     contexts.push(context);
+    // every authorization code that crosses a URL (relay page, redirect mode) is a secret for the log scan
+    context.on('request', (request) => recordSecret(new URL(request.url()).searchParams.get('code')));
     const page = await context.newPage();
     const all = { client_id: spa.app.id, scope: 'storage accounts:read', popup_timeout: POPUP_TIMEOUT, ...options };
     await page.goto(`${site.origin}/?options=${encodeURIComponent(JSON.stringify(all))}`);
