@@ -15,13 +15,14 @@ export { handleRedirect } from './redirect.ts';
 
 export const version = '0.1.0';
 
-/** Where this script was loaded from: the default Gatehouse URL for the script served at /sdk/authenticator.js. */
-function scriptOrigin(): string | undefined {
+/** Gatehouse's base URL from where this script was loaded (`<base>/sdk/authenticator.js`), the default. */
+function scriptBase(): string | undefined {
   const script = typeof document !== 'undefined' ? (document.currentScript as HTMLScriptElement | null) : null;
-  return script?.src ? new URL(script.src).origin : undefined;
+  const match = script?.src ? /^(https?:\/\/.+?)\/sdk\/authenticator\.js(?:[?#].*)?$/.exec(script.src) : null;
+  return match?.[1];
 }
 
-const globals: Required<GlobalOptions> = { baseUrl: scriptOrigin() ?? '' };
+const globals: Required<GlobalOptions> = { baseUrl: scriptBase() ?? '' };
 
 /** Sets options for every authenticator, e.g. `{baseUrl: 'https://gatehouse.example.com'}`. */
 export function setGlobalOptions(options: GlobalOptions): void {
@@ -98,3 +99,6 @@ export function stop(target: Target): void {
 }
 
 export type { Bound as Authenticator };
+
+/** Kloudless' spelling: `Gatehouse.auth.authenticator(…)`. */
+export const auth = { authenticator, stop };
