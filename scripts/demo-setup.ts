@@ -26,7 +26,7 @@ export interface SandboxClientFile {
   clientSecret: string;
 }
 
-export const POPUP_APP = 'Cloud Text Upload (popup)';
+export const POPUP_APP = 'Cloud Text Upload';
 export const SERVER_APP = 'Cloud Text Upload (server flow)';
 export const DEMO_SCOPE = 'storage proxy';
 const APP_SCOPES = ['storage', 'sandbox', 'proxy', 'accounts:read', 'offline_access'];
