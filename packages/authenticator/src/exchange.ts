@@ -33,7 +33,7 @@ export async function finish(flow: PendingFlow, response: AuthorizationResponse)
     return { error, error_description: response.error_description ?? response.error, state: flow.state };
   }
   if (!response.code) return fault('the response carries no code');
-  if (flow.response === 'code') return { code: response.code, state: flow.state };
+  if (flow.response === 'code') return { code: response.code, state: flow.state, code_verifier: flow.verifier, redirect_uri: flow.redirectUri };
   let answer: Response;
   try {
     answer = await fetch(`${flow.baseUrl}/oauth/token`, {

@@ -13,7 +13,7 @@ export interface AuthenticatorOptions {
   login_hint?: string;
   /** More query parameters for /oauth/authorize. */
   extra_params?: Record<string, string>;
-  /** `token` (default, public apps): the library exchanges the code. `code`: hand `{code, state}` to the page (confidential apps). */
+  /** `token` (default, public apps): the library exchanges the code. `code`: hand `{code, state, code_verifier, redirect_uri}` to the page (confidential apps). */
   response?: 'token' | 'code';
   /** `popup` (default) or `redirect` (the whole page goes to Gatehouse and comes back to redirect_uri). */
   mode?: 'popup' | 'redirect';
@@ -41,8 +41,13 @@ export interface AuthResult {
   expires_in?: number;
   scope?: string;
   state?: string;
-  /** With `response: "code"`: the authorization code for the app's backend to exchange. */
+  /**
+   * With `response: "code"`: what the app's backend sends to /oauth/token with its client secret
+   * (the code is bound to this PKCE verifier and redirect URI).
+   */
   code?: string;
+  code_verifier?: string;
+  redirect_uri?: string;
   error?: 'access_denied' | 'popup_blocked' | 'popup_closed' | 'invalid_state' | 'server_error';
   error_description?: string;
 }

@@ -29,6 +29,7 @@ describe.each(STORE_KINDS)('authenticator in Chromium on %s', (kind) => {
   let site: TestSite;
   let foreign: TestSite;
   let spa: CreatedApp;
+  let web: CreatedApp;
   const contexts: BrowserContext[] = [];
 
   beforeAll(async () => {
@@ -46,8 +47,14 @@ describe.each(STORE_KINDS)('authenticator in Chromium on %s', (kind) => {
       trustedOrigins: [site.origin],
       public: true,
     });
-    recordSecret(spa.apiKey);
-    await integrate(gatehouse.services, spa.app.id, 'sandbox-drive', { clientId: 'gatehouse-test', clientSecret: SANDBOX_SECRET });
+    web = await createApp(gatehouse.services, {
+      name: 'Cloud Text Upload (backend)',
+      redirectUris: [`${site.origin}/server/callback`],
+      scopes: ['storage', 'accounts:read'],
+      trustedOrigins: [site.origin],
+    });
+    recordSecret(spa.apiKey, web.apiKey, web.clientSecret);
+    for (const app of [spa, web]) await integrate(gatehouse.services, app.app.id, 'sandbox-drive', { clientId: 'gatehouse-test', clientSecret: SANDBOX_SECRET });
   });
 
   afterAll(async () => {
@@ -208,6 +215,38 @@ describe.each(STORE_KINDS)('authenticator in Chromium on %s', (kind) => {
       await popup.close();
       expect(await firstResult(page)).toMatchObject({ error: 'popup_closed' });
     });
+  });
+
+  it('hands the code to the page of a confidential app (response: "code"); its backend exchanges it with the secret', async () => {
+    const page = await openApp({ client_id: web.app.id, response: 'code' });
+    const { popup, state } = await connect(page);
+    await signInAtSandbox(popup);
+    await atGatehouseConsent(popup);
+    await popup.click('button[value=allow]');
+    const result = (await firstResult(page)) as Result & { code: string; code_verifier: string; redirect_uri: string };
+    expect(result.access_token).toBeUndefined();
+    expect(result.state).toBe(state);
+    // what the page posts to its backend, which exchanges it with the client secret
+    const tokens = await fetch(`${gatehouse.url}/oauth/token`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from(`${web.app.id}:${web.clientSecret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'authorization_code', code: result.code, code_verifier: result.code_verifier, redirect_uri: result.redirect_uri }),
+    });
+    const body = (await tokens.json()) as { access_token: string; account: { provider: string } };
+    recordSecret(body.access_token);
+    expect(tokens.status).toBe(200);
+    expect(body.account.provider).toBe('sandbox-drive');
+  });
+
+  it('stops listening to clicks after Gatehouse.stop(element)', async () => {
+    const page = await openApp();
+    await page.evaluate(() => (window as unknown as { Gatehouse: { stop(target: string): void } }).Gatehouse.stop('#connect'));
+    let opened = false;
+    page.on('popup', () => (opened = true));
+    await page.click('#connect');
+    await page.waitForTimeout(300);
+    expect(opened).toBe(false);
+    expect(await results(page)).toEqual([]);
   });
 
   it('answers popup_blocked when the browser blocks the popup (no click)', async () => {
