@@ -8,3 +8,5 @@ export * from './flows.ts';
 export * from './audit.ts';
 export * from './sweep.ts';
 export * from './refresh.ts';
+export * from './webhooks.ts';
+export * from './locks.ts';
