@@ -37,6 +37,7 @@ describe('loadConfig', () => {
       metricsToken: undefined,
       refresher: { intervalMs: 60_000, keepAliveMs: 30 * 24 * 3600 * 1000, batchSize: 20 },
       webhookPollMs: 1000,
+      upstreamTimeoutMs: 15_000,
     });
   });
 

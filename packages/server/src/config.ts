@@ -25,6 +25,8 @@ export interface Config {
   refresher: RefresherConfig;
   /** How often an idle webhook worker looks for due deliveries. */
   webhookPollMs: number;
+  /** Time limit of one call to a provider's OAuth endpoints (token, revocation, identity). */
+  upstreamTimeoutMs: number;
 }
 
 export interface RefresherConfig {
@@ -192,5 +194,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     metricsToken: parseMetricsToken(env),
     refresher: parseRefresher(env),
     webhookPollMs: parseCount(env, 'GATEHOUSE_WEBHOOK_POLL_MS', 1000, 50, 600_000),
+    upstreamTimeoutMs: parseCount(env, 'GATEHOUSE_UPSTREAM_TIMEOUT_MS', 15_000, 100, 600_000),
   };
 }
