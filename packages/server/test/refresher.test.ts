@@ -1,11 +1,19 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { importAccount, refreshDueAccounts, startRefresher } from '../src/accounts/index.ts';
 import { openServices } from '../src/boot.ts';
+import { loadConfig } from '../src/config.ts';
 import { metricsFor } from '../src/metrics/index.ts';
+import { generateKeyringSpec } from '../src/vault/index.ts';
+import { setWebhook, verifySignature } from '../src/webhooks/index.ts';
 import { findTokens } from '../src/store/index.ts';
 import { integrate, registerApp } from './support/fixtures.ts';
 import { startGatehouse, testLogger, type RunningGatehouse } from './support/gatehouse.ts';
+import { spawnGatehouse, type GatehouseProcess } from './support/processes.ts';
+import { startReceiver } from './support/receiver.ts';
 import { recordSecret } from './support/secrets.ts';
 import { STORE_KINDS } from './support/stores.ts';
 import { startOAuth2Upstream, type OAuth2Upstream } from './support/upstreams.ts';
@@ -134,6 +142,58 @@ describe.each(STORE_KINDS)('background refresher on %s', (kind) => {
       expect((await refreshDueAccounts(other)).ran).toBe(true);
     } finally {
       await other.store.close();
+    }
+  });
+});
+
+describe('gatehouse serve runs the refresher and the webhook worker', { timeout: 60_000 }, () => {
+  it('an account expiring soon is refreshed in the background; the provider refusing it reaches the webhook', async () => {
+    const oauth2 = await startOAuth2Upstream();
+    const refused: string[] = [];
+    oauth2.server.service.on('beforeResponse', (response: { body: Record<string, unknown>; statusCode: number }, req: { body: Record<string, string> }) => {
+      if (req.body.grant_type !== 'refresh_token') return;
+      refused.push(req.body.refresh_token!);
+      response.statusCode = 400;
+      response.body = { error: 'invalid_grant', error_description: 'revoked' };
+    });
+    const receiver = await startReceiver();
+    const dir = mkdtempSync(join(tmpdir(), 'gatehouse-serve-'));
+    const secretKeys = generateKeyringSpec('serve');
+    recordSecret(secretKeys.split(':')[1]);
+    const env = {
+      GATEHOUSE_DATABASE_URL: `sqlite:${join(dir, 'g.db')}`,
+      GATEHOUSE_DATA_DIR: dir,
+      GATEHOUSE_SECRET_KEYS: secretKeys,
+      GATEHOUSE_PROVIDERS_DIR: oauth2.providersDir,
+      GATEHOUSE_REFRESH_INTERVAL_SECONDS: '1',
+      GATEHOUSE_WEBHOOK_POLL_MS: '100',
+    };
+    const setup = await openServices(loadConfig(env), testLogger('serve-setup'));
+    let server: GatehouseProcess | undefined;
+    try {
+      const created = await registerApp(setup);
+      await integrate(setup, created.app.id, 'test-oauth2', { clientId: 'mock-client', clientSecret: MOCK_SECRET });
+      const { secret } = await setWebhook(setup, created.app.id, receiver.url);
+      recordSecret(secret);
+      const refresh = `rt-${randomBytes(16).toString('hex')}`;
+      const access = `at-${randomBytes(16).toString('hex')}`;
+      recordSecret(refresh, access);
+      const { account } = await importAccount(setup, created.app.id, { provider: 'test-oauth2', access_token: access, refresh_token: refresh, expires_in: 60 });
+      await setup.db.deleteFrom('webhook_deliveries').execute(); // only what the server sends from now on
+      await setup.store.close();
+
+      server = await spawnGatehouse('serve-background', env);
+      const [hit] = await receiver.waitFor(1, 20_000);
+      expect(refused).toEqual([refresh]);
+      const event = JSON.parse(hit!.body);
+      expect(event).toMatchObject({ type: 'account.refresh_failed', data: { reason: 'needs_reauth', account: { id: account.id, status: 'needs_reauth' } } });
+      expect(verifySignature(secret, String(hit!.headers['gatehouse-signature']), hit!.body)).toBe(true);
+    } finally {
+      server?.child.kill('SIGTERM');
+      if (server) expect(await server.exited).toBe('0');
+      recordSecret(...oauth2.issuedTokens());
+      await receiver.close();
+      await oauth2.close();
     }
   });
 });
