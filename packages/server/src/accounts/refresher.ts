@@ -22,12 +22,16 @@ export interface RefresherRound {
   failed: number;
   /** Accounts picked this round. */
   picked: number;
+  /** The batch came back full of work: the next round follows soon. */
+  more: boolean;
 }
+
+const marginMs = (services: Services, provider: string) =>
+  (services.catalog.get(provider)?.refreshMarginSeconds ?? DEFAULT_REFRESH_MARGIN_SECONDS) * 1000;
 
 /** The largest refresh margin any provider asks for, so no expiring account is missed. */
 function horizonMs(services: Services): number {
-  const margins = services.catalog.list().map((entry) => entry.refreshMarginSeconds ?? DEFAULT_REFRESH_MARGIN_SECONDS);
-  return Math.max(DEFAULT_REFRESH_MARGIN_SECONDS, ...margins) * 1000;
+  return Math.max(DEFAULT_REFRESH_MARGIN_SECONDS * 1000, ...services.catalog.list().map((entry) => marginMs(services, entry.id)));
 }
 
 /**
@@ -48,7 +52,8 @@ export async function refreshDueAccounts(services: Services, options: RefresherO
     });
     let refreshed = 0;
     let failed = 0;
-    const queue = [...due];
+    // within the widest margin but not yet within its own provider's: a later round's
+    const queue = due.filter((d) => isIdle(d, idleBefore) || (d.expires_at !== null && d.expires_at - now <= marginMs(services, d.provider)));
     const worker = async () => {
       for (let next = queue.shift(); next; next = queue.shift()) {
         const ok = await refreshOne(services, next, idleBefore, options.timeoutMs);
@@ -56,15 +61,19 @@ export async function refreshDueAccounts(services: Services, options: RefresherO
         else failed++;
       }
     };
-    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, due.length) }, worker));
-    return { ran: true, refreshed, failed, picked: due.length };
+    const picked = queue.length;
+    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, picked) }, worker));
+    const more = picked > 0 && due.length === (options.batchSize ?? refresher.batchSize);
+    return { ran: true, refreshed, failed, picked, more };
   });
-  return round ?? { ran: false, refreshed: 0, failed: 0, picked: 0 };
+  return round ?? { ran: false, refreshed: 0, failed: 0, picked: 0, more: false };
 }
+
+const isIdle = (due: DueAccount, idleBefore: number | null) => idleBefore !== null && due.updated_at <= idleBefore;
 
 async function refreshOne(services: Services, due: DueAccount, idleBefore: number | null, timeoutMs: number | undefined): Promise<boolean> {
   // an idle refresh token is exercised even though its access token is not expiring
-  const keepAlive = idleBefore !== null && due.updated_at <= idleBefore;
+  const keepAlive = isIdle(due, idleBefore);
   try {
     await freshAccessToken(services, due.app_id, due.account_id, { force: keepAlive, timeoutMs });
     return true;
@@ -84,6 +93,6 @@ export function startRefresher(services: Services, options: RefresherOptions = {
   if (intervalMs <= 0) return undefined;
   return startLoop({ name: 'refresher', intervalMs, jitter: 0.2, busyIntervalMs: 1000, logger: services.logger }, async () => {
     const round = await refreshDueAccounts(services, options);
-    return round.ran && round.picked === (options.batchSize ?? services.config.refresher.batchSize) && round.refreshed > 0;
+    return round.more;
   });
 }
