@@ -11,7 +11,8 @@ import { startGatehouse, testLogger, type RunningGatehouse } from './support/gat
 import { startReceiver, type Received, type WebhookReceiver } from './support/receiver.ts';
 import { recordSecret } from './support/secrets.ts';
 import { STORE_KINDS } from './support/stores.ts';
-import { startOAuth2Upstream, type OAuth2Upstream } from './support/upstreams.ts';
+import { TestBrowser } from './support/browser.ts';
+import { signInAtOidcUpstream, startOAuth2Upstream, startOidcUpstream, type OAuth2Upstream, type OidcUpstream } from './support/upstreams.ts';
 
 type Json = any;
 const MOCK_SECRET = 'mock-client-secret-hooks-0123456789';
@@ -29,6 +30,7 @@ function verified(secret: string, hit: Received): boolean {
 describe.each(STORE_KINDS)('webhooks on %s', (kind) => {
   let gatehouse: RunningGatehouse;
   let oauth2: OAuth2Upstream;
+  let oidc: OidcUpstream;
   let clockOffset = 0;
   let upstreamMode: UpstreamMode = 'ok';
   const receivers: WebhookReceiver[] = [];
@@ -36,6 +38,7 @@ describe.each(STORE_KINDS)('webhooks on %s', (kind) => {
   beforeAll(async () => {
     oauth2 = await startOAuth2Upstream();
     gatehouse = await startGatehouse({ kind, providersDir: oauth2.providersDir, clock: () => Date.now() + clockOffset });
+    oidc = await startOidcUpstream(`${gatehouse.url}/connect/callback`);
     oauth2.server.service.on('beforeResponse', (response: { body: Record<string, unknown>; statusCode: number }, req: { body: Record<string, string> }) => {
       if (req.body.grant_type !== 'refresh_token') return;
       recordSecret(req.body.refresh_token, response.body.access_token as string, response.body.refresh_token as string);
@@ -50,7 +53,8 @@ describe.each(STORE_KINDS)('webhooks on %s', (kind) => {
   });
 
   afterAll(async () => {
-    recordSecret(...(oauth2?.issuedTokens() ?? []));
+    recordSecret(...(oauth2?.issuedTokens() ?? []), ...(oidc?.issuedTokens() ?? []));
+    await oidc?.close();
     await Promise.all(receivers.map((r) => r.close()));
     await gatehouse?.close();
     await oauth2?.close();
@@ -143,6 +147,31 @@ describe.each(STORE_KINDS)('webhooks on %s', (kind) => {
     expect(hit!.body).not.toMatch(/_token/);
   });
 
+  it('an end user connecting through the browser flow sends account.connected; connecting again a needs_reauth account sends reconnected and recovered', async () => {
+    const app = await hookedApp();
+    await integrate(gatehouse.services, app.id, 'oidc', { clientId: oidc.clientId, clientSecret: oidc.clientSecret, issuer: oidc.issuer });
+    const connect = async () => {
+      const browser = new TestBrowser();
+      const start = await browser.request(`${gatehouse.url}/connect/oidc?app=${app.id}`);
+      const callback = await signInAtOidcUpstream(browser, start.headers.get('location')!, 'webhook-alice', `${gatehouse.url}/connect/callback`);
+      expect((await browser.request(callback.href)).status).toBe(200);
+    };
+    await connect();
+    await deliver();
+    await app.receiver.waitFor(1);
+    const connected = events(app.receiver)[0];
+    expect(connected).toMatchObject({ type: 'account.connected', data: { account: { provider: 'oidc', email: 'webhook-alice@example.test', status: 'active' } } });
+    await gatehouse.services.db.updateTable('accounts').set({ status: 'needs_reauth' }).where('id', '=', connected.data.account.id).execute();
+    await connect();
+    await deliver();
+    await app.receiver.waitFor(3);
+    expect(events(app.receiver).slice(1).map((e) => [e.type, e.data.account.id, e.data.account.status]).sort()).toEqual([
+      ['account.reconnected', connected.data.account.id, 'active'],
+      ['account.recovered', connected.data.account.id, 'active'],
+    ]);
+    expect(app.receiver.received.every((hit) => verified(app.secret, hit))).toBe(true);
+  });
+
   it('refresh_failed on needs_reauth and once on entering backoff; recovered after a later success or a reconnect', async () => {
     const app = await hookedApp();
     const a = await importAccount(app.key, 60);
@@ -171,21 +200,21 @@ describe.each(STORE_KINDS)('webhooks on %s', (kind) => {
     await deliver();
     await app.receiver.waitFor(7);
     const seen = events(app.receiver);
-    expect(seen.map((e) => e.type)).toEqual([
+    expect(seen.slice(0, 5).map((e) => e.type)).toEqual([
       'account.connected',
       'account.reconnected',
       'account.refresh_failed', // the first transient failure; the second one sends nothing
       'account.recovered',
       'account.refresh_failed',
-      'account.reconnected',
-      'account.recovered',
     ]);
+    // queued together by the reconnect, sent in one batch: in either order
+    expect(seen.slice(5).map((e) => e.type).sort()).toEqual(['account.reconnected', 'account.recovered']);
     expect(seen[2].data).toMatchObject({ reason: 'transient', error: expect.stringContaining('HTTP 500'), retry_at: expect.any(String) });
     expect(seen[2].data.account.status).toBe('active');
     expect(seen[3].data).toMatchObject({ reason: 'refreshed', previous_failures: 2 });
     expect(seen[4].data).toMatchObject({ reason: 'needs_reauth' });
     expect(seen[4].data.account.status).toBe('needs_reauth');
-    expect(seen[6].data).toMatchObject({ reason: 'reconnected', account: { status: 'active' } });
+    expect(seen.find((e, i) => i > 4 && e.type === 'account.recovered').data).toMatchObject({ reason: 'reconnected', account: { status: 'active' } });
     expect(app.receiver.received.every((hit) => verified(app.secret, hit))).toBe(true);
     const refreshes = await metricsFor(gatehouse.services).refresh.get();
     const count = (outcome: string) => refreshes.values.find((v) => v.labels.outcome === outcome)?.value ?? 0;
@@ -197,6 +226,8 @@ describe.each(STORE_KINDS)('webhooks on %s', (kind) => {
   it('release sends account.revoked with the upstream revocation outcome', async () => {
     const app = await hookedApp();
     const account = await importAccount(app.key);
+    await deliver();
+    await app.receiver.waitFor(1);
     const released = await api(app.key, 'DELETE', `/v1/accounts/${account.id}`);
     expect(released.status).toBe(200);
     await deliver();
