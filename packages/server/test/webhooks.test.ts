@@ -236,6 +236,11 @@ describe.each(STORE_KINDS)('webhooks on %s', (kind) => {
     expect(revoked.type).toBe('account.revoked');
     expect(revoked.data).toEqual({ account: released.body.account, upstream_revocation: released.body.upstream_revocation });
     expect(revoked.data.account.status).toBe('revoked');
+    // releasing it again sends nothing more
+    expect((await api(app.key, 'DELETE', `/v1/accounts/${account.id}`)).status).toBe(200);
+    await deliver();
+    expect(await deliveries(app.key)).toHaveLength(2);
+    expect(app.receiver.received).toHaveLength(2);
   });
 
   it('a failed delivery is retried with backoff and recorded; redirects are not followed; after the last attempt it is given up', async () => {

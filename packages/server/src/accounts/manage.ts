@@ -96,9 +96,10 @@ export async function releaseAccount(
   const tokens = await findTokens(services.db, row.id);
   const revocation = await revokeUpstream(services, row, tokens);
   const now = services.clock();
-  const wiped = await wipeAccountTokens(services.db, appId, row.id, now, (trx, revoked) =>
-    emitAccountEvent(trx, 'account.revoked', revoked, now, { upstream_revocation: revocation }),
-  );
+  // a second release of a released account changes nothing: no second event
+  const wiped = await wipeAccountTokens(services.db, appId, row.id, now, async (trx, revoked) => {
+    if (row.status !== 'revoked') await emitAccountEvent(trx, 'account.revoked', revoked, now, { upstream_revocation: revocation });
+  });
   await recordAudit(services.db, {
     id: newId('aud'),
     appId,
