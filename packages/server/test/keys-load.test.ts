@@ -99,8 +99,16 @@ describe.each(STORE_KINDS)('key rotation under load on %s', { timeout: 120_000 }
       };
       const load = Promise.all([0, 1, 2, 3].map(worker));
       rotating = true;
-      // a pause between batches, as a long rotation of a big store has, so the load overlaps it
-      const result = await rotateKeys(gatehouse.services, { batchSize: 10, onProgress: () => new Promise((resolve) => setTimeout(resolve, 25)) });
+      // between batches, let a few requests complete (as a long rotation of a big store would), so
+      // the load overlaps the whole rotation however fast or slow this machine is
+      const result = await rotateKeys(gatehouse.services, {
+        batchSize: 10,
+        onProgress: async () => {
+          const target = outcomes.length + 3;
+          const deadline = Date.now() + 5000;
+          while (outcomes.length < target && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+        },
+      });
       rotating = false;
       running = false;
       await load;

@@ -37,7 +37,7 @@ describe.each(STORE_KINDS)('background refresher on %s', (kind) => {
       recordSecret(req.body.refresh_token, response.body.access_token as string, response.body.refresh_token as string);
       if (slow) {
         const json = req.res.json.bind(req.res);
-        req.res.json = (body) => setTimeout(() => json(body), 300);
+        req.res.json = (body) => setTimeout(() => json(body), 800);
       }
     });
   });
