@@ -15,6 +15,7 @@ import {
   sdkRoutes,
   sendError,
   v1Routes,
+  webhookRoutes,
 } from './http/index.ts';
 import type { Services } from './services.ts';
 
@@ -45,6 +46,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   await app.register(oauthRoutes(services));
   await app.register(authorizeRoutes(services));
   await app.register(v1Routes(services));
+  await app.register(webhookRoutes(services));
   await app.register(sdkRoutes(services));
   return app;
 }

@@ -36,6 +36,9 @@ describe('loadConfig', () => {
       rateLimits: DEFAULT_RATE_LIMITS,
       metricsToken: undefined,
       sandboxUrl: 'http://localhost:4001',
+      refresher: { intervalMs: 60_000, keepAliveMs: 30 * 24 * 3600 * 1000, batchSize: 20 },
+      webhookPollMs: 1000,
+      upstreamTimeoutMs: 15_000,
     });
   });
 
@@ -43,6 +46,14 @@ describe('loadConfig', () => {
     expect(loadConfig({ GATEHOUSE_SANDBOX_URL: 'http://127.0.0.1:5001/' }, cwd).sandboxUrl).toBe('http://127.0.0.1:5001');
     expect(loadConfig({ GATEHOUSE_SANDBOX_URL: 'off' }, cwd).sandboxUrl).toBeUndefined();
     for (const bad of ['localhost:4001', 'ftp://x', 'http://x/?a=1']) expect(configError({ GATEHOUSE_SANDBOX_URL: bad }).variable).toBe('GATEHOUSE_SANDBOX_URL');
+  });
+
+  it('reads the refresher and webhook settings, refusing what is not a count', () => {
+    const config = loadConfig({ GATEHOUSE_REFRESH_INTERVAL_SECONDS: '0', GATEHOUSE_REFRESH_KEEPALIVE_DAYS: '7', GATEHOUSE_REFRESH_BATCH: '5', GATEHOUSE_WEBHOOK_POLL_MS: '250' }, '/srv');
+    expect(config.refresher).toEqual({ intervalMs: 0, keepAliveMs: 7 * 24 * 3600 * 1000, batchSize: 5 });
+    expect(config.webhookPollMs).toBe(250);
+    expect(() => loadConfig({ GATEHOUSE_REFRESH_INTERVAL_SECONDS: '1m' }, '/srv')).toThrow(/GATEHOUSE_REFRESH_INTERVAL_SECONDS/);
+    expect(() => loadConfig({ GATEHOUSE_REFRESH_BATCH: '0' }, '/srv')).toThrow(/GATEHOUSE_REFRESH_BATCH: "0" must be a whole number from 1 to 1000/);
   });
 
   it('reads the variables it is given', () => {

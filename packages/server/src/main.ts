@@ -5,7 +5,9 @@ import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import { createLogger } from './logger.ts';
 import type { Services } from './services.ts';
+import { startRefresher } from './accounts/index.ts';
 import { sweepExpired, type Store } from './store/index.ts';
+import { startWebhookWorker } from './webhooks/index.ts';
 
 export const SWEEP_INTERVAL_MS = 60_000;
 
@@ -24,8 +26,11 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     sweepExpired(services.db, services.clock()).catch((err: unknown) => logger.warn({ err }, 'sweeping expired rows failed'));
   }, SWEEP_INTERVAL_MS);
   sweeper.unref();
+  const refresher = startRefresher(services);
+  const webhooks = startWebhookWorker(services, { pollMs: config.webhookPollMs });
   app.addHook('onClose', async () => {
     clearInterval(sweeper);
+    await Promise.all([refresher?.stop(), webhooks.stop()]);
     await services.store.close();
   });
   try {
