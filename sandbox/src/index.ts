@@ -44,6 +44,8 @@ export interface RunningSandbox {
   pageHeaders: Record<string, string>;
   /** Registers (or replaces) a client after start. */
   addClient(client: SandboxClient): Promise<void>;
+  /** Changes the lifetime of the access tokens issued from now on. */
+  setAccessTokenTtl(seconds: number): void;
   /** Every access and refresh token issued so far (for log scans in tests). */
   issuedTokens(): string[];
   close(): Promise<void>;
@@ -84,6 +86,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
   const url = (options.url ?? `http://${host}:${port}`).replace(/\/+$/, '');
   const users = options.users ?? DEMO_USERS;
   const storage = memoryStorage();
+  const ttl = { accessToken: options.accessTokenTtlSeconds ?? 3600 };
   const issued: string[] = [];
   // A signing key of this run (ID tokens); like every other state of the sandbox, gone when it stops.
   const signingKey = { ...generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' }), kid: randomBytes(8).toString('hex'), alg: 'RS256', use: 'sig' };
@@ -108,7 +111,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
     cookies: { keys: [randomBytes(32).toString('base64url')] },
     pkce: { required: () => false, methods: ['S256'] },
     ttl: {
-      AccessToken: options.accessTokenTtlSeconds ?? 3600,
+      AccessToken: () => ttl.accessToken,
       RefreshToken: options.refreshTokenTtlSeconds ?? 14 * 24 * 3600,
       AuthorizationCode: 60,
       IdToken: 3600,
@@ -151,6 +154,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
     users,
     pageHeaders,
     addClient: (client) => storage.upsertClient(clientMetadata(client)),
+    setAccessTokenTtl: (seconds) => {
+      ttl.accessToken = seconds;
+    },
     issuedTokens: () => [...issued],
     close: () =>
       new Promise<void>((resolve) => {
