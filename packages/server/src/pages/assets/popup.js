@@ -40,13 +40,21 @@
     return;
   }
 
-  // Heartbeats tell the authenticator the popup shows a Gatehouse page, where popup.closed is true only when it is closed.
+  // Heartbeats tell the authenticator the popup shows a Gatehouse page, where popup.closed is true
+  // only when it is closed. Leaving it (a form sent, a link followed) may lead to a provider's page
+  // whose COOP makes an open popup read as closed: say so first. (Not on pagehide, which closing
+  // the window fires too.)
   post({ type: 'gatehouse:alive' });
   var beat = setInterval(function () {
     post({ type: 'gatehouse:alive' });
   }, 1000);
-  window.addEventListener('pagehide', function () {
+  function leaving() {
     clearInterval(beat);
     post({ type: 'gatehouse:leaving' });
+  }
+  document.addEventListener('submit', leaving);
+  document.addEventListener('click', function (event) {
+    var target = event.target;
+    if (target && target.closest && target.closest('a[href]')) leaving();
   });
 })();
