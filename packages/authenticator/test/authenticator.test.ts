@@ -255,6 +255,18 @@ describe.each(STORE_KINDS)('authenticator in Chromium on %s', (kind) => {
     expect(await firstResult(page)).toMatchObject({ error: 'popup_blocked' });
   });
 
+  it('answers invalid_state in redirect mode when the answer is not for this tab\'s request', async () => {
+    const page = await openApp({ mode: 'redirect', redirect_uri: `${site.origin}/return` });
+    await page.click('#connect');
+    await page.waitForURL((u) => u.href.startsWith(`${sandbox.url}/interaction/`));
+    // an answer carrying another state lands on the redirect URI (e.g. a link an attacker sent)
+    await page.goto(`${site.origin}/return?code=planted-code&state=someone-elses-state&iss=${encodeURIComponent(gatehouse.url)}`);
+    expect(await firstResult(page)).toMatchObject({ error: 'invalid_state' });
+    // and with no flow started in this tab at all
+    await page.goto(`${site.origin}/return?code=planted-code&state=x`);
+    expect(await firstResult(page)).toMatchObject({ error: 'invalid_state' });
+  });
+
   it('connects in redirect mode: the page goes to Gatehouse and comes back to its redirect URI', async () => {
     const page = await openApp({ mode: 'redirect', redirect_uri: `${site.origin}/return` });
     await page.click('#connect');
