@@ -86,6 +86,8 @@ export class PopupFlow {
     codeChallenge(this.pending.verifier).then(
       (challenge) => {
         if (this.done || !this.popup) return;
+        // still our own about:blank: closed here means closed
+        if (this.popup.closed) return this.end({ error: 'popup_closed', error_description: 'the popup was closed' });
         this.popup.location.href = authorizeUrl(this.baseUrl, this.options, { state: this.pending.state, challenge, redirectUri: this.pending.redirectUri });
       },
       () => this.end({ error: 'server_error', error_description: 'this browser cannot compute a PKCE challenge (Web Crypto is missing)' }),
