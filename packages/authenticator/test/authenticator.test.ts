@@ -7,6 +7,7 @@ import { integrate } from '../../server/test/support/fixtures.ts';
 import { startGatehouse, type RunningGatehouse } from '../../server/test/support/gatehouse.ts';
 import { recordSecret } from '../../server/test/support/secrets.ts';
 import { STORE_KINDS } from '../../server/test/support/stores.ts';
+import { startOidcUpstream, type OidcUpstream } from '../../server/test/support/upstreams.ts';
 import { startAppSite, startForeignSite, type TestSite } from './support/pages.ts';
 
 // The browser authenticator in Debian's Chromium: an app page on its own loopback origin, Gatehouse,
@@ -30,6 +31,8 @@ describe.each(STORE_KINDS)('authenticator in Chromium on %s', (kind) => {
   let foreign: TestSite;
   let spa: CreatedApp;
   let web: CreatedApp;
+  let multi: CreatedApp;
+  let oidc: OidcUpstream;
   const contexts: BrowserContext[] = [];
 
   beforeAll(async () => {
@@ -53,13 +56,18 @@ describe.each(STORE_KINDS)('authenticator in Chromium on %s', (kind) => {
       scopes: ['storage', 'accounts:read'],
       trustedOrigins: [site.origin],
     });
-    recordSecret(spa.apiKey, web.apiKey, web.clientSecret);
-    for (const app of [spa, web]) await integrate(gatehouse.services, app.app.id, 'sandbox-drive', { clientId: 'gatehouse-test', clientSecret: SANDBOX_SECRET });
+    // an app with two providers: its users see Gatehouse's chooser first
+    multi = await createApp(gatehouse.services, { name: 'Two Providers', redirectUris: [`${site.origin}/return`], scopes: ['accounts:read'], trustedOrigins: [site.origin], public: true });
+    oidc = await startOidcUpstream(`${gatehouse.url}/connect/callback`);
+    recordSecret(spa.apiKey, web.apiKey, web.clientSecret, multi.apiKey);
+    for (const app of [spa, web, multi]) await integrate(gatehouse.services, app.app.id, 'sandbox-drive', { clientId: 'gatehouse-test', clientSecret: SANDBOX_SECRET });
+    await integrate(gatehouse.services, multi.app.id, 'oidc', { clientId: oidc.clientId, clientSecret: oidc.clientSecret, issuer: oidc.issuer });
   });
 
   afterAll(async () => {
     for (const context of contexts) await context.close();
-    recordSecret(...(sandbox?.issuedTokens() ?? []));
+    recordSecret(...(sandbox?.issuedTokens() ?? []), ...(oidc?.issuedTokens() ?? []));
+    await oidc?.close();
     await site?.close();
     await foreign?.close();
     await gatehouse?.close();
@@ -131,6 +139,21 @@ describe.each(STORE_KINDS)('authenticator in Chromium on %s', (kind) => {
     const verified = await fetch(`${gatehouse.url}/v1/oauth/token`, { headers: { authorization: `Bearer ${result.access_token}` } });
     expect(await verified.json()).toMatchObject({ client_id: spa.app.id, account_id: result.account!.id });
     expect(await results(page)).toHaveLength(1);
+  });
+
+  it('shows the chooser when several providers fit; its link leads on to the provider', async () => {
+    const page = await openApp({ client_id: multi.app.id, scope: 'accounts:read' });
+    const { popup } = await connect(page);
+    await popup.waitForURL((u) => u.href.startsWith(`${gatehouse.url}/oauth/authorize?`));
+    await popup.getByText('Connect an account to Two Providers').waitFor();
+    expect(await popup.locator('body').getAttribute('data-opener-origin')).toBe(site.origin);
+    await popup.click('text=Sandbox Drive');
+    await signInAtSandbox(popup);
+    await atGatehouseConsent(popup);
+    await popup.click('button[value=allow]');
+    const result = await firstResult(page);
+    expect(result.account).toMatchObject({ provider: 'sandbox-drive' });
+    expect(result.scope).toBe('accounts:read');
   });
 
   it('ignores messages from a foreign origin, or with another request id or state', async () => {
