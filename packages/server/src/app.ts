@@ -12,6 +12,7 @@ import {
   installSecurityHeaders,
   oauthRoutes,
   pageRoutes,
+  proxyRoutes,
   sendError,
   v1Routes,
 } from './http/index.ts';
@@ -44,5 +45,6 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   await app.register(oauthRoutes(services));
   await app.register(authorizeRoutes(services));
   await app.register(v1Routes(services));
+  await app.register(proxyRoutes(services));
   return app;
 }

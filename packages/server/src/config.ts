@@ -21,7 +21,11 @@ export interface Config {
   rateLimits: RateLimits | null;
   /** When set, GET /metrics requires `Authorization: Bearer <this>`. */
   metricsToken: string | undefined;
+  /** The provider proxy's time limit for the upstream's response headers, and for each pause in its body. */
+  proxyTimeoutMs: number;
 }
+
+export const DEFAULT_PROXY_TIMEOUT_MS = 30_000;
 
 /** Requests per minute allowed per client and per source IP; both apply. */
 export interface RateLimit {
@@ -127,6 +131,16 @@ function parseMetricsToken(env: NodeJS.ProcessEnv): string | undefined {
   return raw;
 }
 
+function parseProxyTimeout(env: NodeJS.ProcessEnv): number {
+  const raw = env.GATEHOUSE_PROXY_TIMEOUT_MS?.trim();
+  if (raw === undefined || raw === '') return DEFAULT_PROXY_TIMEOUT_MS;
+  const value = Number(raw);
+  if (!/^\d{1,7}$/.test(raw) || value < 100 || value > 600_000) {
+    throw new ConfigError('GATEHOUSE_PROXY_TIMEOUT_MS', `"${raw}" is not a time limit in milliseconds (100 to 600000)`);
+  }
+  return value;
+}
+
 /** Reads and validates the configuration from the environment; throws ConfigError. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
   const mode: Mode = env.NODE_ENV === 'production' ? 'production' : 'development';
@@ -161,5 +175,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     trustProxy: trustProxy === 'true',
     rateLimits: parseRateLimits(env),
     metricsToken: parseMetricsToken(env),
+    proxyTimeoutMs: parseProxyTimeout(env),
   };
 }

@@ -1,0 +1,53 @@
+import type { IncomingHttpHeaders } from 'node:http';
+
+export type HeaderMap = Record<string, string | string[]>;
+
+/** RFC 9110 §7.6.1 connection-specific fields, plus the old Keep-Alive/Proxy-Connection. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+
+/** The field names the Connection header lists as hop-by-hop. */
+function connectionNamed(headers: IncomingHttpHeaders | Record<string, unknown>): Set<string> {
+  const value = headers.connection;
+  const list = Array.isArray(value) ? value.join(',') : typeof value === 'string' ? value : '';
+  return new Set(
+    list
+      .split(',')
+      .map((name) => name.trim().toLowerCase())
+      .filter(Boolean),
+  );
+}
+
+const isHopByHop = (name: string, named: Set<string>) => HOP_BY_HOP.has(name) || name.startsWith('proxy-') || named.has(name);
+
+/**
+ * The caller's headers as the provider may see them: without its credentials (Authorization,
+ * Cookie), hop-by-hop fields, Host (set from the target URL), Expect, and Gatehouse's own
+ * (`Gatehouse-*`, and any named in `drop`, e.g. X-Raw-URI).
+ */
+export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, drop: string[] = []): HeaderMap {
+  const named = connectionNamed(incoming);
+  const out: HeaderMap = {};
+  for (const [name, value] of Object.entries(incoming)) {
+    if (value === undefined || isHopByHop(name, named)) continue;
+    if (name === 'authorization' || name === 'cookie' || name === 'host' || name === 'expect') continue;
+    if (name.startsWith('gatehouse-') || drop.includes(name)) continue;
+    out[name] = value;
+  }
+  return out;
+}
+
+/**
+ * The provider's response headers as the caller gets them: everything but hop-by-hop fields and
+ * Set-Cookie (a provider session must not land on the caller of an API proxy; it would also be
+ * scoped to Gatehouse's host, not the provider's).
+ */
+export function callerResponseHeaders(upstream: Record<string, string | string[] | undefined>): HeaderMap {
+  const named = connectionNamed(upstream);
+  const out: HeaderMap = {};
+  for (const [name, value] of Object.entries(upstream)) {
+    const lower = name.toLowerCase();
+    if (value === undefined || isHopByHop(lower, named) || lower === 'set-cookie' || lower === 'set-cookie2') continue;
+    out[lower] = value;
+  }
+  return out;
+}
