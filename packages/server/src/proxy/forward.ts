@@ -14,7 +14,7 @@ export const REPLAY_LIMIT_BYTES = 64 * 1024;
 /** `Gatehouse-Retries` allows at most this many retries. */
 export const MAX_RETRIES = 3;
 /** A Retry-After longer than this is not waited for: the answer goes back to the caller. */
-export const RETRY_AFTER_CAP_MS = 10_000;
+export const RETRY_AFTER_CAP_MS = 5_000;
 const RETRY_BASE_MS = 200;
 const RETRYABLE = new Set([429, 502, 503, 504]);
 
@@ -74,12 +74,18 @@ export async function proxyCall(services: Services, call: ProxyCall): Promise<Pr
       timeoutMs,
       signal: call.signal,
     });
-    if ('statusCode' in sent && sent.statusCode === 401 && body.replayable && !refreshed) {
-      await sent.body.dump();
+    if ('statusCode' in sent && sent.statusCode === 401 && !refreshed) {
       refreshed = true;
-      token = await newerToken(services, call, token);
-      attempt--;
-      continue;
+      if (body.replayable) {
+        await sent.body.dump();
+        token = await newerToken(services, call, token);
+        attempt--;
+        continue;
+      }
+      // a streamed body cannot be sent again: the 401 goes back, and the next call gets a new token
+      await newerToken(services, call, token).catch((err: unknown) =>
+        services.logger.info({ account: account.id, err: err instanceof GatehouseError ? err.code : 'error' }, 'proxy: refresh after a 401 failed'),
+      );
     }
     const status = 'statusCode' in sent ? sent.statusCode : sent.status;
     if (RETRYABLE.has(status) && body.replayable && attempt < call.retries) {
