@@ -67,8 +67,15 @@ describe.each(STORE_KINDS)('provider proxy on %s', (kind) => {
   });
 
   afterAll(async () => {
+    console.log('closing gatehouse', Date.now());
+    const t = setInterval(() => console.log('open connections', (gatehouse.app.server as any)._connections), 2000);
+    await gatehouse.app.close();
+    clearInterval(t);
+    console.log('app closed', Date.now());
     await gatehouse?.close();
+    console.log('closing upstream', Date.now());
     await upstream?.close();
+    console.log('closed', Date.now());
   });
 
   /** An app (scopes incl. proxy) with integrations for the test providers. */
@@ -179,6 +186,42 @@ describe.each(STORE_KINDS)('provider proxy on %s', (kind) => {
     expect(down.status).toBe(200);
     expect(down.headers.get('content-length')).toBe(String(size));
     expect((await down.arrayBuffer()).byteLength).toBe(size);
+  });
+
+  it('HEAD answers headers only; a caller that goes away lets go of the provider call too', async () => {
+    const app = await newApp();
+    const account = await connect(app);
+    const head = await send(proxyUrl(account.id, 'download?bytes=10'), 'HEAD', { authorization: `Bearer ${app.key}` });
+    expect(head.status).toBe(200);
+    expect(head.headers['content-length']).toBe('10');
+    expect(head.text).toBe('');
+
+    const until = async (done: () => boolean) => {
+      for (let i = 0; i < 100 && !done(); i++) await new Promise((r) => setTimeout(r, 50));
+      return done();
+    };
+    // gone mid-download: the provider's response is closed before it is complete
+    const { hostname, port } = new URL(gatehouse.url);
+    let abandoned = upstream.abandoned();
+    await new Promise<void>((resolve, reject) => {
+      const req = httpRequest({ hostname, port, agent: false, path: `/v1/accounts/${account.id}/proxy/download?bytes=${500 * 1024 * 1024}`, headers: { authorization: `Bearer ${app.key}` } }, (res) => {
+        res.once('data', () => {
+          req.destroy();
+          resolve();
+        });
+      });
+      req.on('error', (err) => (req.destroyed ? resolve() : reject(err)));
+      req.end();
+    });
+    expect(await until(() => upstream.abandoned() > abandoned)).toBe(true);
+    // gone while the provider has not answered yet
+    abandoned = upstream.abandoned();
+    const waiting = httpRequest({ hostname, port, path: `/v1/accounts/${account.id}/proxy/hang`, headers: { authorization: `Bearer ${app.key}` }, agent: false });
+    waiting.on('error', () => {});
+    waiting.end();
+    await until(() => upstream.calls.at(-1)?.url === '/api/hang');
+    waiting.destroy();
+    expect(await until(() => upstream.abandoned() > abandoned)).toBe(true);
   });
 
   describe('SSRF guard', () => {

@@ -22,6 +22,8 @@ export interface ApiUpstream {
   calls: ReceivedCall[];
   /** refresh_token grants the token endpoint answered. */
   refreshGrants(): number;
+  /** /api responses whose connection closed before they were complete (the proxy let go of them). */
+  abandoned(): number;
   /** How long the token endpoint takes to answer (ms). */
   tokenDelayMs: number;
   /** A fresh token pair for an upstream user (the API accepts the access token from now on). */
@@ -44,6 +46,7 @@ export async function startApiUpstream(): Promise<ApiUpstream> {
   const flaky = new Map<string, number>();
   const calls: ReceivedCall[] = [];
   let grants = 0;
+  let abandoned = 0;
   const hanging = new Set<ServerResponse>();
 
   const upstream: ApiUpstream = {
@@ -51,6 +54,7 @@ export async function startApiUpstream(): Promise<ApiUpstream> {
     providersDir: '',
     calls,
     refreshGrants: () => grants,
+    abandoned: () => abandoned,
     tokenDelayMs: 0,
     issue(subject) {
       const access = `up-at-${randomBytes(18).toString('hex')}`;
@@ -102,6 +106,9 @@ export async function startApiUpstream(): Promise<ApiUpstream> {
   const tokenDelay = () => upstream.tokenDelayMs;
 
   async function api(req: IncomingMessage, res: ServerResponse, url: URL) {
+    res.once('close', () => {
+      if (!res.writableFinished) abandoned++;
+    });
     const bearer = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1];
     const route = url.pathname.slice('/api'.length);
     if (route === '/upload') {
