@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { GatehouseError } from '../errors.ts';
 import { upstreamRequestHeaders, callerResponseHeaders } from './headers.ts';
@@ -49,6 +50,31 @@ describe('proxy target (SSRF guard)', () => {
     ['%zz', 'bad percent-encoding'],
   ])('refuses %j (%s)', (path) => {
     refused(() => targetUrl(base, path, ''));
+  });
+
+  it('any path either is refused as invalid_request or stays below the base (property)', () => {
+    const piece = fc.constantFrom('.', '..', '%2e', '%2E', '%2f', '%2F', '%5c', '/', '//', '\\', '@', ':', '%40', '%00', '%', '?', '#', 'a', 'files', 'evil.example', 'https:', '%252e', ';', ' ');
+    const path = fc.oneof(fc.array(piece, { maxLength: 12 }).map((p) => p.join('')), fc.string({ maxLength: 30 }));
+    const query = fc.oneof(fc.constant(''), fc.string({ maxLength: 20 }), fc.array(piece, { maxLength: 6 }).map((p) => p.join('')));
+    fc.assert(
+      fc.property(path, query, (p, q) => {
+        let url: URL;
+        try {
+          url = targetUrl(base, p, q);
+        } catch (err) {
+          return err instanceof GatehouseError && err.code === 'invalid_request';
+        }
+        const again = new URL(url.href); // what the HTTP client parses
+        const segments = again.pathname.split('/').map((s) => decodeURIComponent(s));
+        return (
+          again.origin === 'https://api.example.com' &&
+          again.pathname.startsWith('/v2/') &&
+          !again.username &&
+          !segments.some((s) => s.split(/[/\\]/).some((x) => x === '..' || x === '.'))
+        );
+      }),
+      { numRuns: 3000 },
+    );
   });
 
   it('raw form: a path below the base, or a full URL below it', () => {

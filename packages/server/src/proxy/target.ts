@@ -67,7 +67,7 @@ export async function proxyBaseFor(services: Services, account: AccountRow): Pro
  * encoded slash (`..%2F`); the result is checked again after URL parsing.
  */
 export function targetUrl(base: ProxyBase, path: string, query: string): URL {
-  if (/[\x00-\x20\x7f\\]/.test(path)) outside('no spaces, control characters or backslashes');
+  if (/[\x00-\x20\x7f\\?#]/.test(path)) outside('no spaces, control characters, backslashes, "?" or "#" in the path');
   if (path.includes('@')) outside('"@" must be sent percent-encoded (%40)');
   if (path.startsWith('/') || path.includes('//')) outside('no empty path segments');
   if (SCHEME.test(path)) outside('no absolute URLs');
