@@ -157,6 +157,8 @@ describe.each(STORE_KINDS)('provider proxy on %s', (kind) => {
     expect(JSON.parse(answer.text).body).toBe('{"hello":"world"}');
     // the provider's answer, without its cookie and hop-by-hop fields
     expect(answer.headers['x-upstream']).toBe('yes');
+    expect(answer.headers.via).toBe('1.1 gatehouse');
+    expect(received.headers.via).toBe('1.1 gatehouse');
     expect(answer.headers['cache-control']).toBe('private, max-age=60');
     expect(answer.headers.link).toBe('</next>; rel="next", </prev>; rel="prev"');
     expect(answer.headers['content-type']).toBe('application/json');

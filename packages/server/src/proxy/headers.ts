@@ -2,6 +2,11 @@ import type { IncomingHttpHeaders } from 'node:http';
 
 export type HeaderMap = Record<string, string | string[]>;
 
+/** RFC 9110 §7.6.3: what this gateway adds to Via, both ways; a caller tells a provider's answer from Gatehouse's own by it. */
+export const VIA = '1.1 gatehouse';
+
+const withVia = (value: string | string[] | undefined) => (value === undefined ? VIA : `${([] as string[]).concat(value).join(', ')}, ${VIA}`);
+
 /** RFC 9110 §7.6.1 connection-specific fields, plus the old Keep-Alive/Proxy-Connection. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 
@@ -20,7 +25,7 @@ function connectionNamed(headers: IncomingHttpHeaders | Record<string, unknown>)
 const isHopByHop = (name: string, named: Set<string>) => HOP_BY_HOP.has(name) || name.startsWith('proxy-') || named.has(name);
 
 /**
- * The caller's headers as the provider may see them: without its credentials (Authorization,
+ * The caller's headers as the provider may see them (Via added): without its credentials (Authorization,
  * Cookie), hop-by-hop fields, Host (set from the target URL), Expect, and Gatehouse's own
  * (`Gatehouse-*`, and any named in `drop`, e.g. X-Raw-URI).
  */
@@ -33,11 +38,12 @@ export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, drop: stri
     if (name.startsWith('gatehouse-') || drop.includes(name)) continue;
     out[name] = value;
   }
+  out.via = withVia(incoming.via);
   return out;
 }
 
 /**
- * The provider's response headers as the caller gets them: everything but hop-by-hop fields and
+ * The provider's response headers as the caller gets them (Via added): everything but hop-by-hop fields and
  * Set-Cookie (a provider session must not land on the caller of an API proxy; it would also be
  * scoped to Gatehouse's host, not the provider's).
  */
@@ -49,5 +55,6 @@ export function callerResponseHeaders(upstream: Record<string, string | string[]
     if (value === undefined || isHopByHop(lower, named) || lower === 'set-cookie' || lower === 'set-cookie2') continue;
     out[lower] = value;
   }
+  out.via = withVia(out.via);
   return out;
 }

@@ -132,7 +132,7 @@ describe('proxy header hygiene', () => {
       },
       ['x-raw-uri'],
     );
-    expect(out).toEqual({ accept: 'application/json', 'content-type': 'text/plain', 'x-custom': ['a', 'b'] });
+    expect(out).toEqual({ accept: 'application/json', 'content-type': 'text/plain', 'x-custom': ['a', 'b'], via: '1.1 gatehouse' });
   });
 
   it('passes response headers back except hop-by-hop ones and Set-Cookie', () => {
@@ -146,7 +146,8 @@ describe('proxy header hygiene', () => {
         'retry-after': '7',
         etag: '"1"',
       }),
-    ).toEqual({ 'content-type': 'application/json', 'retry-after': '7', etag: '"1"' });
+    ).toEqual({ 'content-type': 'application/json', 'retry-after': '7', etag: '"1"', via: '1.1 gatehouse' });
+    expect(callerResponseHeaders({ via: '1.1 cdn' }).via).toBe('1.1 cdn, 1.1 gatehouse');
   });
 });
 
