@@ -55,6 +55,18 @@ describe.each(STORE_KINDS)('provider proxy on %s', (kind) => {
     expect(answer.headers['content-type']).toBe('application/json');
     expect(answer.headers['set-cookie']).toBeUndefined();
     expect(answer.headers['x-upstream-private']).toBeUndefined();
+    expect(answer.headers['strict-transport-security']).toBeUndefined();
+    expect(answer.headers['alt-svc']).toBeUndefined();
+  });
+
+  it("a provider's HTML runs nothing on Gatehouse's origin: its CSP and Clear-Site-Data are replaced by a sandbox", async () => {
+    const app = await newApp();
+    const account = await connect(app);
+    const page = await send(proxyUrl(account.id, 'page'), 'GET', { authorization: `Bearer ${app.key}` });
+    expect(page.status).toBe(200);
+    expect(page.headers['content-type']).toBe('text/html');
+    expect(page.headers['content-security-policy']).toBe("default-src 'none'; frame-ancestors 'none'; sandbox");
+    expect(page.headers['clear-site-data']).toBeUndefined();
   });
 
   it('passes the path and query through as sent, percent-encoding included', async () => {

@@ -43,16 +43,30 @@ export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, drop: stri
 }
 
 /**
- * The provider's response headers as the caller gets them (Via added): everything but hop-by-hop fields and
- * Set-Cookie (a provider session must not land on the caller of an API proxy; it would also be
- * scoped to Gatehouse's host, not the provider's).
+ * Response fields that speak for the origin that serves them: passed on, they would speak for
+ * Gatehouse's (a provider session cookie, its HSTS or Alt-Svc policy, an order to clear the
+ * browser's data, its CSP); Gatehouse sets its own CSP instead.
+ */
+const ORIGIN_SCOPED = new Set([
+  'set-cookie',
+  'set-cookie2',
+  'strict-transport-security',
+  'alt-svc',
+  'clear-site-data',
+  'content-security-policy',
+  'content-security-policy-report-only',
+]);
+
+/**
+ * The provider's response headers as the caller gets them (Via added): everything but hop-by-hop
+ * fields and the origin-scoped ones above.
  */
 export function callerResponseHeaders(upstream: Record<string, string | string[] | undefined>): HeaderMap {
   const named = connectionNamed(upstream);
   const out: HeaderMap = {};
   for (const [name, value] of Object.entries(upstream)) {
     const lower = name.toLowerCase();
-    if (value === undefined || isHopByHop(lower, named) || lower === 'set-cookie' || lower === 'set-cookie2') continue;
+    if (value === undefined || isHopByHop(lower, named) || ORIGIN_SCOPED.has(lower)) continue;
     out[lower] = value;
   }
   out.via = withVia(out.via);

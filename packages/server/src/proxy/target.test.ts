@@ -135,11 +135,15 @@ describe('proxy header hygiene', () => {
     expect(out).toEqual({ accept: 'application/json', 'content-type': 'text/plain', 'x-custom': ['a', 'b'], via: '1.1 gatehouse' });
   });
 
-  it('passes response headers back except hop-by-hop ones and Set-Cookie', () => {
+  it('passes response headers back except hop-by-hop ones and those that would speak for Gatehouse\'s origin', () => {
     expect(
       callerResponseHeaders({
         'content-type': 'application/json',
         'set-cookie': ['s=1'],
+        'strict-transport-security': 'max-age=63072000; includeSubDomains',
+        'alt-svc': 'h3=":443"',
+        'clear-site-data': '"*"',
+        'content-security-policy': "script-src 'unsafe-inline'",
         connection: 'x-hop',
         'x-hop': '1',
         'transfer-encoding': 'chunked',

@@ -136,6 +136,10 @@ export async function startApiUpstream(): Promise<ApiUpstream> {
       };
       return pump();
     }
+    if (route === '/page') {
+      res.writeHead(200, { 'content-type': 'text/html', 'content-security-policy': "script-src 'unsafe-inline'", 'clear-site-data': '"*"' });
+      return res.end('<script>document.title = "provider page"</script>');
+    }
     if (route === '/limited') return json(res, 429, { error: 'rate_limited' }, { 'retry-after': '7' });
     if (route === '/flaky') {
       const key = url.searchParams.get('key') ?? '';
@@ -161,6 +165,8 @@ export async function startApiUpstream(): Promise<ApiUpstream> {
         'cache-control': 'private, max-age=60',
         link: ['</next>; rel="next"', '</prev>; rel="prev"'],
         'set-cookie': 'upstream_session=should-not-pass; Path=/',
+        'strict-transport-security': 'max-age=63072000; includeSubDomains',
+        'alt-svc': 'h3=":443"',
         connection: 'x-upstream-private',
         'x-upstream-private': 'hop',
         'keep-alive': 'timeout=5',
