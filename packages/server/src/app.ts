@@ -15,6 +15,7 @@ import {
   proxyRoutes,
   sendError,
   v1Routes,
+  webhookRoutes,
 } from './http/index.ts';
 import type { Services } from './services.ts';
 
@@ -46,5 +47,6 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   await app.register(authorizeRoutes(services));
   await app.register(v1Routes(services));
   await app.register(proxyRoutes(services));
+  await app.register(webhookRoutes(services));
   return app;
 }

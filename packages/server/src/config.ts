@@ -23,6 +23,21 @@ export interface Config {
   metricsToken: string | undefined;
   /** The provider proxy's time limit for the upstream's response headers, and for each pause in its body. */
   proxyTimeoutMs: number;
+  /** The background refresher; intervalMs 0 turns it off. */
+  refresher: RefresherConfig;
+  /** How often an idle webhook worker looks for due deliveries. */
+  webhookPollMs: number;
+  /** Time limit of one call to a provider's OAuth endpoints (token, revocation, identity). */
+  upstreamTimeoutMs: number;
+}
+
+export interface RefresherConfig {
+  /** Pause between rounds (jittered ±20%); 0 = no background refresh. */
+  intervalMs: number;
+  /** A refresh token unused this long is exercised to keep it alive; 0 = never. */
+  keepAliveMs: number;
+  /** Accounts per round. */
+  batchSize: number;
 }
 
 export const DEFAULT_PROXY_TIMEOUT_MS = 30_000;
@@ -131,14 +146,20 @@ function parseMetricsToken(env: NodeJS.ProcessEnv): string | undefined {
   return raw;
 }
 
-function parseProxyTimeout(env: NodeJS.ProcessEnv): number {
-  const raw = env.GATEHOUSE_PROXY_TIMEOUT_MS?.trim();
-  if (raw === undefined || raw === '') return DEFAULT_PROXY_TIMEOUT_MS;
+function parseCount(env: NodeJS.ProcessEnv, variable: string, fallback: number, min: number, max: number): number {
+  const raw = env[variable]?.trim();
+  if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!/^\d{1,7}$/.test(raw) || value < 100 || value > 600_000) {
-    throw new ConfigError('GATEHOUSE_PROXY_TIMEOUT_MS', `"${raw}" is not a time limit in milliseconds (100 to 600000)`);
-  }
+  if (!/^\d{1,9}$/.test(raw) || value < min || value > max) throw new ConfigError(variable, `"${raw}" must be a whole number from ${min} to ${max}`);
   return value;
+}
+
+function parseRefresher(env: NodeJS.ProcessEnv): RefresherConfig {
+  return {
+    intervalMs: parseCount(env, 'GATEHOUSE_REFRESH_INTERVAL_SECONDS', 60, 0, 86_400) * 1000,
+    keepAliveMs: parseCount(env, 'GATEHOUSE_REFRESH_KEEPALIVE_DAYS', 30, 0, 3650) * 24 * 3600 * 1000,
+    batchSize: parseCount(env, 'GATEHOUSE_REFRESH_BATCH', 20, 1, 1000),
+  };
 }
 
 /** Reads and validates the configuration from the environment; throws ConfigError. */
@@ -175,6 +196,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     trustProxy: trustProxy === 'true',
     rateLimits: parseRateLimits(env),
     metricsToken: parseMetricsToken(env),
-    proxyTimeoutMs: parseProxyTimeout(env),
+    refresher: parseRefresher(env),
+    webhookPollMs: parseCount(env, 'GATEHOUSE_WEBHOOK_POLL_MS', 1000, 50, 600_000),
+    upstreamTimeoutMs: parseCount(env, 'GATEHOUSE_UPSTREAM_TIMEOUT_MS', 15_000, 100, 600_000),
+    proxyTimeoutMs: parseCount(env, 'GATEHOUSE_PROXY_TIMEOUT_MS', DEFAULT_PROXY_TIMEOUT_MS, 100, 600_000),
   };
 }
