@@ -134,10 +134,14 @@ async function prepareBody(body: Readable | null, headers: IncomingHttpHeaders):
   }
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of body) {
-    size += (chunk as Buffer).length;
-    if (size > REPLAY_LIMIT_BYTES) fail(ErrorCode.invalidRequest, 'the request body is longer than its Content-Length');
-    chunks.push(chunk as Buffer);
+  try {
+    for await (const chunk of body) {
+      size += (chunk as Buffer).length;
+      if (size > REPLAY_LIMIT_BYTES) fail(ErrorCode.invalidRequest, 'the request body is longer than its Content-Length');
+      chunks.push(chunk as Buffer);
+    }
+  } catch (err) {
+    throw err instanceof GatehouseError ? err : new GatehouseError(ErrorCode.invalidRequest, 'the request body ended before its Content-Length', { cause: err });
   }
   return { payload: Buffer.concat(chunks), replayable: true };
 }
