@@ -1,3 +1,6 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { Pool } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,11 +11,14 @@ import { startApiUpstream, type ApiUpstream } from './support/api-upstream.ts';
 import { integrate } from './support/fixtures.ts';
 import { startGatehouse, type RunningGatehouse } from './support/gatehouse.ts';
 import { POSTGRES_ENABLED } from './support/paths.ts';
-import { startGatehouseProcess, type GatehouseProcess } from './support/process.ts';
+import { spawnGatehouse, type GatehouseProcess } from './support/processes.ts';
 import { recordSecret } from './support/secrets.ts';
 
 const CALLS = 1000;
 const MB = 1024 * 1024;
+
+/** A process's resident memory now, in bytes. */
+const rss = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) * 1024;
 
 /**
  * Issue 5's must-show: two `gatehouse serve` processes on one PostgreSQL, one account whose
@@ -46,12 +52,20 @@ describe.runIf(POSTGRES_ENABLED)('two Gatehouse processes on one PostgreSQL', { 
       GATEHOUSE_PROVIDERS_DIR: upstream.providersDir,
       GATEHOUSE_RATE_LIMITS: 'off',
       GATEHOUSE_LOG_LEVEL: 'info',
+      GATEHOUSE_DATA_DIR: mkdtempSync(join(tmpdir(), 'gatehouse-cluster-')),
+      // no background refresher: the one refresh must come from the proxied calls themselves
+      GATEHOUSE_REFRESH_INTERVAL_SECONDS: '0',
     };
-    instances.push(...(await Promise.all([startGatehouseProcess('cluster-a', env), startGatehouseProcess('cluster-b', env)])));
+    instances.push(...(await Promise.all([spawnGatehouse('cluster-a', env), spawnGatehouse('cluster-b', env)])));
   });
 
   afterAll(async () => {
-    await Promise.all(instances.map((i) => i.stop()));
+    await Promise.all(
+      instances.map((i) => {
+        i.child.kill('SIGTERM');
+        return i.exited;
+      }),
+    );
     await setup?.close();
     await upstream?.close();
   });
@@ -111,9 +125,9 @@ describe.runIf(POSTGRES_ENABLED)('two Gatehouse processes on one PostgreSQL', { 
     const headers = { authorization: `Bearer ${apiKey}` };
     // warm up (first proxied call, first upstream connection), then take the baseline
     await (await pool.request({ method: 'GET', path: `/v1/accounts/${id}/proxy/echo`, headers })).body.text();
-    const baseline = gatehouse.rss();
+    const baseline = rss(gatehouse.child.pid!);
     let peak = baseline;
-    const sampler = setInterval(() => (peak = Math.max(peak, gatehouse.rss())), 20);
+    const sampler = setInterval(() => (peak = Math.max(peak, rss(gatehouse.child.pid!))), 20);
     try {
       const body = Readable.from(
         (function* () {

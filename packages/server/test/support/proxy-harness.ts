@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { createServer, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { createApp } from '../../src/authorization/index.ts';
 import { startApiUpstream, type ApiUpstream } from './api-upstream.ts';
 import { integrate } from './fixtures.ts';
+import { freePort } from './processes.ts';
 import { startGatehouse, type RunningGatehouse } from './gatehouse.ts';
 import { recordSecret } from './secrets.ts';
 import type { StoreKind } from './stores.ts';
@@ -59,10 +59,7 @@ export function useProxyHarness(kind: StoreKind): ProxyHarness {
   const harness = {} as ProxyHarness;
   beforeAll(async () => {
     const upstream = await startApiUpstream();
-    const probe = createServer();
-    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
-    const closedPort = (probe.address() as AddressInfo).port;
-    await new Promise((r) => probe.close(r));
+    const closedPort = await freePort();
     writeFileSync(
       join(upstream.providersDir, 'test-down.json'),
       JSON.stringify({
