@@ -3,10 +3,10 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { ErrorCode, fail } from '../errors.ts';
-import { MAX_RETRIES, PROXY_METHODS, proxyCall, readCredentials, type ProxyCall } from '../proxy/index.ts';
+import { PROXY_METHODS, proxyCall, readCredentials, type ProxyCall } from '../proxy/index.ts';
 import type { Services } from '../services.ts';
 import { appIdFor, requireCaller } from './auth.ts';
-import { AccountIdParams, ErrorSchema } from './schemas.ts';
+import { AccountIdParams, CredentialsSchema, ErrorSchema, ProxyHeaders, RawHeaders } from './schemas.ts';
 
 const errors = {
   400: ErrorSchema,
@@ -19,16 +19,6 @@ const errors = {
   503: ErrorSchema,
   504: ErrorSchema,
 };
-
-const ProxyHeaders = Type.Object({
-  'gatehouse-retries': Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_RETRIES })),
-});
-
-const RawHeaders = Type.Object({
-  'x-raw-uri': Type.String({ minLength: 1, maxLength: 8192 }),
-  'x-raw-method': Type.Optional(Type.Union(PROXY_METHODS.map((m) => Type.Literal(m)))),
-  'gatehouse-retries': Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_RETRIES })),
-});
 
 /** What follows `/v1/accounts/<id>/proxy/` in the URL as sent (still percent-encoded), and the query. */
 function proxiedPath(rawUrl: string): { path: string; query: string } {
@@ -118,14 +108,7 @@ export function proxyRoutes(services: Services): FastifyPluginAsyncTypebox {
       {
         schema: {
           params: AccountIdParams,
-          response: {
-            200: Type.Object({
-              access_token: Type.String(),
-              token_type: Type.String(),
-              expires_at: Type.Union([Type.String(), Type.Null()]),
-            }),
-            ...errors,
-          },
+          response: { 200: CredentialsSchema, ...errors },
         },
       },
       async (request, reply) => {
