@@ -123,7 +123,7 @@ describe.each(STORE_KINDS)('authenticator in Chromium on %s', (kind) => {
   }
 
   it('connects an account: click, popup, sandbox login and consent, Gatehouse consent, popup closes, callback gets account and token', async () => {
-    const page = await openApp();
+    const page = await openApp({ scope: 'storage accounts:read proxy' });
     const { popup } = await connect(page);
     await signInAtSandbox(popup);
     await atGatehouseConsent(popup);
@@ -134,11 +134,19 @@ describe.each(STORE_KINDS)('authenticator in Chromium on %s', (kind) => {
     expect(result.error).toBeUndefined();
     expect(result.account).toMatchObject({ provider: 'sandbox-drive', email: 'alice@sandbox.test' });
     expect(result.access_token).toMatch(/^gha_/);
-    expect(result.scope).toBe('storage accounts:read');
+    expect(result.scope).toBe('storage accounts:read proxy');
     // the token is Gatehouse's, for this app and this account (the seed's confused-deputy check)
-    const verified = await fetch(`${gatehouse.url}/v1/oauth/token`, { headers: { authorization: `Bearer ${result.access_token}` } });
+    const bearer = { authorization: `Bearer ${result.access_token}` };
+    const verified = await fetch(`${gatehouse.url}/v1/oauth/token`, { headers: bearer });
     expect(await verified.json()).toMatchObject({ client_id: spa.app.id, account_id: result.account!.id });
     expect(await results(page)).toHaveLength(1);
+    // and it writes into the sandbox drive through Gatehouse's proxy (sandbox-drive's proxy.baseUrl)
+    const proxy = `${gatehouse.url}/v1/accounts/${result.account!.id}/proxy/files`;
+    const put = await fetch(`${proxy}/note.txt`, { method: 'PUT', headers: { ...bearer, 'content-type': 'text/plain' }, body: 'Hello from the popup' });
+    expect(put.status).toBe(201);
+    const listing = (await (await fetch(proxy, { headers: bearer })).json()) as { files: { name: string }[] };
+    expect(listing.files.map((f) => f.name)).toContain('note.txt');
+    expect(sandbox.drives.files('u-alice').get('note.txt')?.content.toString()).toBe('Hello from the popup');
   });
 
   it('shows the chooser when several providers fit; its link leads on to the provider', async () => {
