@@ -45,8 +45,10 @@ export function openStore(target: StoreTarget): Store {
     return { db, kind: 'sqlite', close: () => db.destroy() };
   }
   const pool = pgPool(target.url);
-  // An idle client losing its server (restart) must not crash the process.
+  // An idle client losing its server (restart) must not crash the process; nor may a checked-out
+  // one between two queries (pg-pool listens only to idle clients): its next query fails instead.
   pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return { db, kind: 'postgres', close: () => db.destroy() };
 }
