@@ -74,14 +74,14 @@ describe.each(STORE_KINDS)('authenticator in Chromium on %s', (kind) => {
     await sandbox?.close();
   });
 
-  async function openApp(options: Record<string, unknown> = {}): Promise<Page> {
+  async function openApp(options: Record<string, unknown> = {}, path = '/'): Promise<Page> {
     const context = await browser.newContext();
     contexts.push(context);
     // every authorization code that crosses a URL (relay page, redirect mode) is a secret for the log scan
     context.on('request', (request) => recordSecret(new URL(request.url()).searchParams.get('code')));
     const page = await context.newPage();
     const all = { client_id: spa.app.id, scope: 'storage accounts:read', popup_timeout: POPUP_TIMEOUT, ...options };
-    await page.goto(`${site.origin}/?options=${encodeURIComponent(JSON.stringify(all))}`);
+    await page.goto(`${site.origin}${path}?options=${encodeURIComponent(JSON.stringify(all))}`);
     await page.waitForFunction(() => typeof (window as unknown as { auth?: unknown }).auth === 'object');
     return page;
   }
@@ -215,6 +215,18 @@ describe.each(STORE_KINDS)('authenticator in Chromium on %s', (kind) => {
     await page.waitForTimeout(300); // a heartbeat arrives
     await popup.close();
     expect(await firstResult(page)).toMatchObject({ error: 'popup_closed' });
+  });
+
+  it('works from an app page that sets COOP itself (no opener link at all)', async () => {
+    const page = await openApp({ popup_timeout: 20_000 }, '/isolated');
+    const { popup } = await connect(page);
+    await signInAtSandbox(popup);
+    await atGatehouseConsent(popup);
+    expect(await popup.evaluate(() => window.opener)).toBeNull();
+    await popup.click('button[value=allow]');
+    const result = await firstResult(page);
+    expect(result.access_token).toMatch(/^gha_/);
+    if (!popup.isClosed()) await popup.close();
   });
 
   describe('with Cross-Origin-Opener-Policy on the provider pages', () => {

@@ -7,11 +7,11 @@ export interface TestSite {
   close(): Promise<void>;
 }
 
-async function serve(files: Record<string, { type: string; body: string }>, host: 'localhost' | '127.0.0.1'): Promise<TestSite> {
+async function serve(files: Record<string, { type: string; body: string; headers?: Record<string, string> }>, host: 'localhost' | '127.0.0.1'): Promise<TestSite> {
   const server: Server = createServer((req, res) => {
     const file = files[new URL(req.url ?? '/', 'http://x').pathname];
     if (!file) return void res.writeHead(404).end();
-    res.writeHead(200, { 'content-type': file.type, 'cache-control': 'no-store' }).end(file.body);
+    res.writeHead(200, { 'content-type': file.type, 'cache-control': 'no-store', ...file.headers }).end(file.body);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
@@ -33,12 +33,14 @@ const html = (gatehouse: string, script: string) =>
  * An app's page using the authenticator as the seed does: a button, the script from Gatehouse,
  * and a callback that records every result on `window.results`. Options come as JSON in `?options=`
  * (`launch_on_load: true` launches without a click).
- * `/return` is the redirect-mode landing page.
+ * `/return` is the redirect-mode landing page; `/isolated` is `/` with COOP same-origin.
  */
 export function startAppSite(gatehouse: string): Promise<TestSite> {
   return serve(
     {
       '/': { type: 'text/html', body: html(gatehouse, '/app.js') },
+      // the same page with a Cross-Origin-Opener-Policy of its own: its popups keep no opener link
+      '/isolated': { type: 'text/html', body: html(gatehouse, '/app.js'), headers: { 'cross-origin-opener-policy': 'same-origin' } },
       '/return': { type: 'text/html', body: html(gatehouse, '/return.js') },
       '/app.js': {
         type: 'text/javascript',
