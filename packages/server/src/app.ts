@@ -5,7 +5,9 @@ import { ErrorCode } from './errors.ts';
 import {
   answerClientError,
   authorizeRoutes,
+  collectRoutes,
   connectRoutes,
+  docsRoutes,
   installErrorHandler,
   installMetrics,
   installRateLimits,
@@ -34,6 +36,8 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
       sendError(reply, ErrorCode.invalidRequest, err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path parameter is too long' : 'the URL is not valid'),
     ajv: { customOptions: { coerceTypes: true, removeAdditional: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
+  // first, so the OpenAPI document (and the route fuzzing) sees every route
+  const routes = collectRoutes(app);
   installErrorHandler(app);
   installSecurityHeaders(app, { hsts: services.config.baseUrl.startsWith('https:') });
   installMetrics(app, services);
@@ -44,5 +48,6 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   await app.register(oauthRoutes(services));
   await app.register(authorizeRoutes(services));
   await app.register(v1Routes(services));
+  await app.register(docsRoutes(services, routes));
   return app;
 }
