@@ -145,12 +145,12 @@ function headersOf(status: string): Json | undefined {
   return undefined;
 }
 
-/** The statuses any route may answer besides its own: validation, body limits, rate limits, 500. */
+/** The statuses any route may answer besides its own: bad URL or validation, body limits, auth, rate limits, 500. */
 function frameworkStatuses(route: DocumentedRoute, method: string): string[] {
-  const statuses = ['500'];
+  // 400: besides a schema's validation, a URL that is not valid (bad escapes) is refused before routing
+  const statuses = ['400', '500'];
   const schema = route.schema ?? {};
-  if (schema.params || schema.querystring || schema.body || schema.headers) statuses.push('400');
-  if (BODY_METHODS.has(method)) statuses.push('400', '413', '415');
+  if (BODY_METHODS.has(method)) statuses.push('413', '415');
   if (schema.security?.some((requirement) => Object.keys(requirement).length > 0)) statuses.push('401');
   if (rateLimitGroupOf(route.url)) statuses.push('429');
   return statuses;

@@ -1,0 +1,75 @@
+import type { FastifyInstance } from 'fastify';
+import { openApiDocument, openApiPath, registeredRoutes } from '../../src/http/index.ts';
+
+/** One route to fuzz, as the running app registered it (its onRoute hook) and documents it. */
+export interface Route {
+  name: string;
+  method: string;
+  /** The path template; `:x` and `*` segments are filled in by the arbitrary. */
+  path: string;
+  /** The route answers people: a 4xx may be an HTML page, a 3xx a redirect. */
+  page?: boolean;
+  /** The field names the route reads, so the fuzz names them (and repeats them) often. */
+  fields: string[];
+  body?: 'form' | 'json';
+  auth?: 'client' | 'bearer';
+  /** The statuses its OpenAPI operation lists. */
+  documented: Set<number>;
+  /** Matches a concrete path this route answers. */
+  pattern: RegExp;
+}
+
+/** Parameters a route reads without declaring them in a schema (the upstream callback parses its query itself). */
+const UNDECLARED_FIELDS: Record<string, string[]> = {
+  'GET /connect/callback': ['code', 'state', 'error', 'error_description', 'iss'],
+};
+
+const keysOf = (schema: unknown) => Object.keys((schema as { properties?: object } | undefined)?.properties ?? {});
+
+function patternOf(url: string): RegExp {
+  const source = url
+    .split('/')
+    .map((segment) => (segment === '*' ? '.*' : segment.startsWith(':') ? '[^/]+' : segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+    .join('/');
+  return new RegExp(`^${source}$`);
+}
+
+/**
+ * Every route of the running app (Fastify's automatic HEAD twins aside: HEAD is one of the odd
+ * methods every route gets), with what the fuzz needs to know taken from its schemas.
+ */
+export function routesOf(app: FastifyInstance, baseUrl: string): Route[] {
+  const registered = registeredRoutes(app);
+  const document = openApiDocument(registered, { baseUrl, version: 'fuzz' }) as { paths: Record<string, Record<string, { responses: object }>> };
+  const gets = new Set(registered.filter((r) => r.method === 'GET').map((r) => r.url));
+  return registered
+    .filter((r) => !(r.method === 'HEAD' && gets.has(r.url)))
+    .map((r) => {
+      const name = `${r.method} ${r.url}`;
+      const security = JSON.stringify(r.schema?.security ?? []);
+      const operation = document.paths[openApiPath(r.url)]?.[r.method.toLowerCase()];
+      return {
+        name,
+        method: r.method,
+        path: r.url,
+        page: r.config?.page === true,
+        fields: [...new Set([...keysOf(r.schema?.querystring), ...keysOf(r.schema?.body), ...(UNDECLARED_FIELDS[name] ?? [])])],
+        body: r.schema?.consumes?.includes('application/x-www-form-urlencoded') ? 'form' : r.schema?.body ? 'json' : undefined,
+        auth: security.includes('clientSecretBasic') ? 'client' : /apiKey|accessToken|metricsToken/.test(security) ? 'bearer' : undefined,
+        documented: new Set(Object.keys(operation?.responses ?? {}).map(Number)),
+        pattern: patternOf(r.url),
+      } satisfies Route;
+    });
+}
+
+/** The route that answers `method path` (a static route before a parametric one), when it is certain. */
+export function ownerOf(routes: Route[], method: string, path: string): Route | undefined {
+  const wanted = method === 'HEAD' ? ['HEAD', 'GET'] : [method];
+  const candidates = routes.filter((r) => wanted.includes(r.method) && r.pattern.test(path));
+  const exact = candidates.filter((r) => !/[:*]/.test(r.path));
+  const found = exact.length ? exact : candidates;
+  // a HEAD route of its own wins over the GET twin
+  const unique = found.filter((r) => r.method === method);
+  if (unique.length === 1) return unique[0];
+  return found.length === 1 ? found[0] : undefined;
+}
