@@ -27,7 +27,14 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     loggerInstance: services.logger as FastifyBaseLogger,
     trustProxy: services.config.trustProxy,
     bodyLimit: BODY_LIMIT_BYTES,
-    requestTimeout: 30_000,
+    // Node drops a request that has not fully arrived in time (answered 408 by answerClientError);
+    // it looks for such requests every connectionsCheckingInterval, so that follows the timeout
+    requestTimeout: services.config.requestTimeoutMs,
+    http: {
+      requestTimeout: services.config.requestTimeoutMs,
+      headersTimeout: Math.min(60_000, services.config.requestTimeoutMs),
+      connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(services.config.requestTimeoutMs / 4))),
+    },
     // Node's parser refusals (bad bytes in the URL, header overflow) in the same RFC 6749 shape
     clientErrorHandler: answerClientError,
     // A bad URL or an over-long path parameter is answered before routing, past the error

@@ -35,6 +35,7 @@ describe('loadConfig', () => {
       trustProxy: false,
       rateLimits: DEFAULT_RATE_LIMITS,
       metricsToken: undefined,
+      requestTimeoutMs: 30_000,
     });
   });
 
@@ -85,6 +86,8 @@ describe('loadConfig', () => {
     ['GATEHOUSE_DATABASE_URL', 'sqlite:'],
     ['GATEHOUSE_LOG_LEVEL', 'loud'],
     ['GATEHOUSE_TRUST_PROXY', 'maybe'],
+    ['GATEHOUSE_REQUEST_TIMEOUT_MS', '50'],
+    ['GATEHOUSE_REQUEST_TIMEOUT_MS', '2s'],
   ])('refuses %s=%j with an error naming the variable', (variable, value) => {
     const err = configError({ [variable]: value });
     expect(err.variable).toBe(variable);

@@ -21,6 +21,8 @@ export interface Config {
   rateLimits: RateLimits | null;
   /** When set, GET /metrics requires `Authorization: Bearer <this>`. */
   metricsToken: string | undefined;
+  /** A request (headers and body) must have arrived within this many milliseconds, or it gets 408. */
+  requestTimeoutMs: number;
 }
 
 /** Requests per minute allowed per client and per source IP; both apply. */
@@ -127,6 +129,14 @@ function parseMetricsToken(env: NodeJS.ProcessEnv): string | undefined {
   return raw;
 }
 
+function parseRequestTimeout(env: NodeJS.ProcessEnv): number {
+  const raw = env.GATEHOUSE_REQUEST_TIMEOUT_MS?.trim();
+  if (!raw) return 30_000;
+  const value = Number(raw);
+  if (!/^\d{1,9}$/.test(raw) || value < 100) throw new ConfigError('GATEHOUSE_REQUEST_TIMEOUT_MS', 'must be a whole number of milliseconds, at least 100');
+  return value;
+}
+
 /** Reads and validates the configuration from the environment; throws ConfigError. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
   const mode: Mode = env.NODE_ENV === 'production' ? 'production' : 'development';
@@ -161,5 +171,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     trustProxy: trustProxy === 'true',
     rateLimits: parseRateLimits(env),
     metricsToken: parseMetricsToken(env),
+    requestTimeoutMs: parseRequestTimeout(env),
   };
 }
