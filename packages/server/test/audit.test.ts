@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listAudit, type AuditEntry } from '../src/audit/index.ts';
 import { deleteApp } from '../src/authorization/index.ts';
 import { rotateKeys } from '../src/keys/index.ts';
+import { AuthorizationHarness, expectOAuthError } from './support/authorization.ts';
 import { TestBrowser } from './support/browser.ts';
 import { integrate, registerApp } from './support/fixtures.ts';
 import { startGatehouse, type RunningGatehouse } from './support/gatehouse.ts';
@@ -164,5 +165,29 @@ describe.each(STORE_KINDS)('audit events on %s', (kind) => {
     expect(own.body.data.length).toBeGreaterThan(5);
     expect(own.body.data.every((e: AuditEntry) => e.app_id === app.app.id)).toBe(true);
     expect(own.body.data.some((e: AuditEntry) => e.action === 'key.rotated' || e.action === 'app.deleted')).toBe(false);
+  });
+});
+
+describe.each(STORE_KINDS)('audit events of the authorization server on %s', (kind) => {
+  const h = new AuthorizationHarness();
+  beforeAll(() => h.start(kind));
+  afterAll(() => h.close());
+
+  const events = async (action: string) =>
+    (await (await fetch(`${h.gatehouse.url}/v1/audit?action=${action}`, { headers: { authorization: `Bearer ${h.web.apiKey}` } })).json()) as {
+      data: AuditEntry[];
+    };
+
+  it('grant.created when the end user allows, grant.revoked when its code is replayed', async () => {
+    const flow = await h.toConsent('alice');
+    const redirected = await h.decide(flow, 'allow');
+    const created = (await events('grant.created')).data;
+    expect(created).toHaveLength(1);
+    expect(created[0]).toMatchObject({ app_id: h.web.app.id, actor: 'end_user', detail: { account: expect.any(String) } });
+    await h.exchange(flow, redirected);
+    await expectOAuthError(h.exchange(flow, redirected), 'invalid_grant');
+    const revoked = (await events('grant.revoked')).data;
+    expect(revoked).toHaveLength(1);
+    expect(revoked[0]).toMatchObject({ subject: created[0]!.subject, detail: { reason: expect.stringContaining('code') } });
   });
 });
