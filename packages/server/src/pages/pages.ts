@@ -50,4 +50,9 @@ ul.choices li { margin: .4rem 0; }
 table.ops { border-collapse: collapse; width: 100%; margin-bottom: 1.5rem; }
 table.ops th, table.ops td { text-align: left; vertical-align: top; padding: .3rem .5rem; border-bottom: 1px solid #d0d4da; }
 code.method { font-weight: 600; }
+table.ops { table-layout: fixed; }
+table.ops th:nth-child(1) { width: 5rem; }
+table.ops th:nth-child(2) { width: 17rem; }
+table.ops th:nth-child(4) { width: 10rem; }
+table.ops td { overflow-wrap: anywhere; }
 `;
