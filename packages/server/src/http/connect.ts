@@ -3,7 +3,7 @@ import { abandonAuthorization, attachAccount, authorizationRequestOf, endUserOfS
 import { ConnectFlowError, finishConnect, startConnect, CALLBACK_PATH } from '../connect/index.ts';
 import { connectedPage } from '../pages/index.ts';
 import type { Services } from '../services.ts';
-import { ConnectParams, ConnectQuery, htmlPage, pageErrors, redirect } from './schemas.ts';
+import { CallbackQuery, ConnectParams, ConnectQuery, htmlPage, pageErrors, redirect } from './schemas.ts';
 
 /** The upstream connect engine over HTTP: start (redirect upstream) and the upstream's callback. */
 export function connectRoutes(services: Services): FastifyPluginAsyncTypebox {
@@ -15,6 +15,8 @@ export function connectRoutes(services: Services): FastifyPluginAsyncTypebox {
         schema: {
           summary: 'Where the provider sends the browser back: validates, exchanges the code, stores the account',
           tags: ['connect'],
+          // documents and bounds the parameters; the handler reads them from the raw query as sent
+          querystring: CallbackQuery,
           response: {
             200: htmlPage('Account connected (or reconnected)'),
             303: redirect('On to the consent page, or back to the app with an error'),

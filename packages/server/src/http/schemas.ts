@@ -70,6 +70,16 @@ export const ConnectQuery = Type.Object({
   subdomain: Type.Optional(Type.String({ maxLength: 253 })),
 });
 
+/** What a provider sends back to /connect/callback (RFC 6749 §4.1.2, RFC 9207); other parameters are let through. */
+export const CallbackQuery = Type.Object({
+  code: Type.Optional(Type.String({ maxLength: 8192 })),
+  state: Type.Optional(Type.String({ maxLength: 1024 })),
+  iss: Type.Optional(Type.String({ maxLength: 2048 })),
+  error: Type.Optional(Type.String({ maxLength: 256 })),
+  error_description: Type.Optional(Type.String({ maxLength: 8192 })),
+  error_uri: Type.Optional(Type.String({ maxLength: 2048 })),
+});
+
 export type ListAccountsQuery = Static<typeof ListAccountsQuery>;
 
 export const AuditPageSchema = Type.Object({

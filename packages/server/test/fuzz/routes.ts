@@ -19,10 +19,8 @@ export interface Route {
   pattern: RegExp;
 }
 
-/** Parameters a route reads without declaring them in a schema (the upstream callback parses its query itself). */
-const UNDECLARED_FIELDS: Record<string, string[]> = {
-  'GET /connect/callback': ['code', 'state', 'error', 'error_description', 'iss'],
-};
+/** Parameters a route reads without declaring them in a schema. */
+const UNDECLARED_FIELDS: Record<string, string[]> = {};
 
 const keysOf = (schema: unknown) => Object.keys((schema as { properties?: object } | undefined)?.properties ?? {});
 
