@@ -36,6 +36,8 @@ export const SECURITY_SCHEMES = {
 const OPERATION_METHODS = new Set(['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace']);
 const BODY_METHODS = new Set(['post', 'put', 'patch', 'delete', 'options']);
 const ERROR_REF = { $ref: '#/components/schemas/Error' };
+/** Answered by Node's parser before any route runs (a request too slow to arrive, headers over 16 KiB): JSON even on pages. */
+const PARSER_STATUSES = ['408', '431'];
 const HTML = { 'text/html': { schema: { type: 'string' } } };
 
 type Json = Record<string, unknown>;
@@ -147,8 +149,9 @@ function headersOf(status: string): Json | undefined {
 
 /** The statuses any route may answer besides its own: bad URL or validation, body limits, auth, rate limits, 500. */
 function frameworkStatuses(route: DocumentedRoute, method: string): string[] {
-  // 400: besides a schema's validation, a URL that is not valid (bad escapes) is refused before routing
-  const statuses = ['400', '500'];
+  // 400: besides a schema's validation, a URL that is not valid (bad escapes) is refused before
+  // routing; 408 and 431 come from Node's HTTP parser (see PARSER_STATUSES)
+  const statuses = ['400', ...PARSER_STATUSES, '500'];
   const schema = route.schema ?? {};
   if (BODY_METHODS.has(method)) statuses.push('413', '415');
   if (schema.security?.some((requirement) => Object.keys(requirement).length > 0)) statuses.push('401');
@@ -164,7 +167,7 @@ function operationOf(route: DocumentedRoute, method: string, components: Json): 
     responses[status] = responseOf(status, declared, page, components);
   }
   for (const status of frameworkStatuses(route, method)) {
-    responses[status] ??= page
+    responses[status] ??= page && !PARSER_STATUSES.includes(status)
       ? { description: describe(status, true), content: HTML }
       : { description: describe(status, false), content: { 'application/json': { schema: ERROR_REF } } };
   }
