@@ -16,6 +16,7 @@ import {
   pageRoutes,
   sendError,
   v1Routes,
+  webhookRoutes,
 } from './http/index.ts';
 import type { Services } from './services.ts';
 
@@ -56,5 +57,6 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   await app.register(authorizeRoutes(services));
   await app.register(v1Routes(services));
   await app.register(docsRoutes(services, routes));
+  await app.register(webhookRoutes(services));
   return app;
 }

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { abandonAuthorization, attachAccount, authorizationRequestOf, endUserOfSession } from '../authorization/index.ts';
-import { ConnectFlowError, finishConnect, startConnect, CALLBACK_PATH } from '../connect/index.ts';
+import { completeConnect } from '../accounts/index.ts';
+import { ConnectFlowError, startConnect, CALLBACK_PATH } from '../connect/index.ts';
 import { connectedPage } from '../pages/index.ts';
 import type { Services } from '../services.ts';
 import { CallbackQuery, ConnectParams, ConnectQuery, htmlPage, pageErrors, redirect } from './schemas.ts';
@@ -26,7 +27,7 @@ export function connectRoutes(services: Services): FastifyPluginAsyncTypebox {
       },
       async (request, reply) => {
       const query = new URLSearchParams(request.url.slice(request.url.indexOf('?') + 1 || request.url.length));
-      const result = await finishConnect(services, query).catch(async (err: unknown) => {
+      const result = await completeConnect(services, query).catch(async (err: unknown) => {
         // a failed upstream sign-in started by /oauth/authorize is answered to the app, not shown here
         const pending = err instanceof ConnectFlowError ? authorizationRequestOf(err.context) : undefined;
         const url = pending ? await abandonAuthorization(services, pending, err as ConnectFlowError) : undefined;

@@ -275,6 +275,8 @@ function validOf(route: Route, seeds: Seeds): { path: string; params: Record<str
     'POST /v1/connect/sessions': { end_user: { id: seeds.endUserId, email: 'u@example.test', name: 'U' }, allowed_providers: [PROVIDER] },
     'GET /v1/end-users/:id/accounts': { status: 'active', limit: 5 },
     'GET /v1/audit': { action: 'account.imported', limit: 5 },
+    'PUT /v1/webhook': { url: 'http://127.0.0.1:9/hook' },
+    'GET /v1/webhook/deliveries': { status: 'pending', limit: 5 },
   };
   return { path, params: params[route.name] ?? {} };
 }
