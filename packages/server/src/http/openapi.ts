@@ -164,7 +164,9 @@ function operationOf(route: DocumentedRoute, method: string, components: Json): 
   const page = route.config?.page === true;
   const responses: Json = {};
   for (const [status, declared] of Object.entries((schema.response ?? {}) as Json)) {
-    responses[status] = responseOf(status, declared, page, components);
+    // Fastify's '2xx' is OpenAPI's '2XX'; 'default' (any other status, e.g. a proxied answer) is the same in both
+    const key = /^[1-5]xx$/i.test(status) ? status.toUpperCase() : status;
+    responses[key] = responseOf(key, declared, page, components);
   }
   for (const status of frameworkStatuses(route, method)) {
     responses[status] ??= page && !PARSER_STATUSES.includes(status)

@@ -13,8 +13,8 @@ export interface Route {
   fields: string[];
   body?: 'form' | 'json';
   auth?: 'client' | 'bearer';
-  /** The statuses its OpenAPI operation lists. */
-  documented: Set<number>;
+  /** The response keys its OpenAPI operation lists: statuses, ranges such as 2XX, default. */
+  documented: Set<string>;
   /** Matches a concrete path this route answers. */
   pattern: RegExp;
 }
@@ -54,10 +54,15 @@ export function routesOf(app: FastifyInstance, baseUrl: string): Route[] {
         fields: [...new Set([...keysOf(r.schema?.querystring), ...keysOf(r.schema?.body), ...(UNDECLARED_FIELDS[name] ?? [])])],
         body: r.schema?.consumes?.includes('application/x-www-form-urlencoded') ? 'form' : r.schema?.body ? 'json' : undefined,
         auth: security.includes('clientSecretBasic') ? 'client' : /apiKey|accessToken|metricsToken/.test(security) ? 'bearer' : undefined,
-        documented: new Set(Object.keys(operation?.responses ?? {}).map(Number)),
+        documented: new Set(Object.keys(operation?.responses ?? {})),
         pattern: patternOf(r.url),
       } satisfies Route;
     });
+}
+
+/** Whether the route's OpenAPI operation covers this status (exactly, by its range, or by a default response). */
+export function documents(route: Route, status: number): boolean {
+  return route.documented.has(String(status)) || route.documented.has(`${Math.floor(status / 100)}XX`) || route.documented.has('default');
 }
 
 /** The route that answers `method path` (a static route before a parametric one), when it is certain. */
