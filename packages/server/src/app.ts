@@ -14,6 +14,7 @@ import {
   installSecurityHeaders,
   oauthRoutes,
   pageRoutes,
+  proxyRoutes,
   sendError,
   v1Routes,
   webhookRoutes,
@@ -57,6 +58,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   await app.register(authorizeRoutes(services));
   await app.register(v1Routes(services));
   await app.register(docsRoutes(services, routes));
+  await app.register(proxyRoutes(services));
   await app.register(webhookRoutes(services));
   return app;
 }

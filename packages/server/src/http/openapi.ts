@@ -192,6 +192,9 @@ function operationOf(route: DocumentedRoute, method: string, components: Json): 
       required: true,
       content: Object.fromEntries((schema.consumes ?? ['application/json']).map((type) => [type, { schema: body }])),
     };
+  } else if (schema.consumes && BODY_METHODS.has(method)) {
+    // a body taken as it comes (e.g. passed on to a provider)
+    operation.requestBody = { required: false, content: Object.fromEntries(schema.consumes.map((type) => [type, {}])) };
   }
   return operation;
 }

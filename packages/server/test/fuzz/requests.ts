@@ -255,7 +255,7 @@ function validOf(route: Route, seeds: Seeds): { path: string; params: Record<str
   const path = route.path
     .replace(':provider', PROVIDER)
     .replace(':id', route.path.startsWith('/v1/end-users') ? seeds.endUserId : seeds.accountId)
-    .replace(/\*$/, 'x');
+    .replace(/\*$/, 'user');
   const params: Record<string, Record<string, unknown>> = {
     'GET /oauth/authorize': {
       response_type: 'code', client_id: seeds.appId, redirect_uri: 'http://127.0.0.1:9/callback', scope: 'accounts:read', state: 'st-1',

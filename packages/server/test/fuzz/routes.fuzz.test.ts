@@ -44,6 +44,8 @@ const tallies = new Map<string, Tally>();
 /** Everything a response must be, whatever the request. */
 function check(route: Route, req: Sent, answer: Answer) {
   const where = () => describeCase(req, answer);
+  // the provider's own answer, whatever it is (Gatehouse's own errors on these routes carry no Via)
+  if (route.proxied && String(answer.headers.via ?? '').endsWith('1.1 gatehouse')) return;
   expect(answer.status, where()).toBeLessThan(500);
   expect(answer.status, where()).toBeGreaterThanOrEqual(200);
   // a request that certainly reached a route (its method, a path its pattern matches) gets a documented status

@@ -17,10 +17,17 @@ export interface Route {
   documented: Set<string>;
   /** Matches a concrete path this route answers. */
   pattern: RegExp;
+  /** The provider proxy: an answer with `Via: … gatehouse` is the provider's own, passed through as it is. */
+  proxied: boolean;
 }
 
 /** Parameters a route reads without declaring them in a schema. */
-const UNDECLARED_FIELDS: Record<string, string[]> = {};
+const UNDECLARED_FIELDS: Record<string, string[]> = {
+  // the provider's own parameters, passed through
+  'GET /v1/accounts/:id/proxy/*': ['q', 'page'],
+  'POST /v1/accounts/:id/proxy/*': ['name', 'q'],
+  'POST /v1/accounts/:id/raw': ['name'],
+};
 
 const keysOf = (schema: unknown) => Object.keys((schema as { properties?: object } | undefined)?.properties ?? {});
 
@@ -52,12 +59,15 @@ export function routesOf(app: FastifyInstance, baseUrl: string): Route[] {
         path: r.url,
         page: r.config?.page === true,
         fields: [...new Set([...keysOf(r.schema?.querystring), ...keysOf(r.schema?.body), ...(UNDECLARED_FIELDS[name] ?? [])])],
-        body: r.schema?.consumes?.includes('application/x-www-form-urlencoded') ? 'form' : r.schema?.body ? 'json' : undefined,
+        body: r.schema?.consumes?.includes('application/x-www-form-urlencoded') ? 'form' : r.schema?.body || r.schema?.consumes ? 'json' : undefined,
         auth: security.includes('clientSecretBasic') ? 'client' : /apiKey|accessToken|metricsToken/.test(security) ? 'bearer' : undefined,
         documented: new Set(Object.keys(operation?.responses ?? {})),
         pattern: patternOf(r.url),
+        proxied: Boolean(operation?.responses && 'default' in operation.responses),
       } satisfies Route;
-    });
+    })
+    // a DELETE may release the account the other routes are fuzzed with: those go last
+    .sort((a, b) => Number(a.method === 'DELETE') - Number(b.method === 'DELETE'));
 }
 
 /** Whether the route's OpenAPI operation covers this status (exactly, by its range, or by a default response). */
