@@ -150,6 +150,17 @@ describe.each(STORE_KINDS)('audit events on %s', (kind) => {
     expect(await seen('end_user.tokens_revoked')).toMatchObject({ subject: 'someone' });
   });
 
+  it('webhook.set and webhook.disabled (never the signing secret)', async () => {
+    const set = await api('PUT', '/v1/webhook', { url: 'http://127.0.0.1:9/hooks' });
+    expect(set.status).toBe(200);
+    recordSecret(set.body.secret);
+    const entry = await seen('webhook.set');
+    expect(entry).toMatchObject({ actor: `app:${app.app.id}`, detail: { url: 'http://127.0.0.1:9/hooks' } });
+    expect(JSON.stringify(entry)).not.toContain(set.body.secret);
+    expect((await api('DELETE', '/v1/webhook')).status).toBe(200);
+    expect(await seen('webhook.disabled')).toMatchObject({ actor: `app:${app.app.id}`, subject: app.app.id });
+  });
+
   it('key.rotated and app.deleted: operator acts, shown by `gatehouse audit` (every app) and never to an app', async () => {
     const result = await rotateKeys(gatehouse.services);
     const doomed = await registerApp(gatehouse.services, 'doomed');
