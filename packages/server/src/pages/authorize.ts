@@ -9,6 +9,7 @@ export function chooserPage(input: { appName: string; handle: string; providers:
     html`<h1>Connect an account to ${input.appName}</h1>
 <p>Choose the service whose account ${input.appName} may use.</p>
 <ul class="choices">${input.providers.map(link)}</ul>`,
+    'narrow',
     input.popup,
   );
 }
@@ -26,6 +27,7 @@ export function consentPage(input: { appName: string; providerName: string; acco
 <button type="submit" name="decision" value="deny">Deny</button>
 <button type="submit" name="decision" value="allow" class="primary">Allow</button>
 </form>`,
+    'narrow',
     input.popup,
   );
 }
@@ -36,6 +38,7 @@ export function relayPage(popup: PopupContext): string {
     'Finishing',
     html`<h1>Finishing the connection…</h1>
 <p id="relay-status">This window closes by itself.</p>`,
+    'narrow',
     { ...popup, relay: true },
   );
 }

@@ -38,7 +38,7 @@ export interface PopupContext {
 }
 
 /** Every page: no inline script or style (the CSP forbids both); one stylesheet, and the popup script in a popup. */
-export function layout(title: string, body: Html, popup?: PopupContext): string {
+export function layout(title: string, body: Html, width: 'narrow' | 'wide' = 'narrow', popup?: PopupContext): string {
   const bodyTag = popup
     ? html`<body data-opener-origin="${popup.origin}" data-rid="${popup.rid}"${popup.relay ? new Html(' data-relay') : ''}>`
     : new Html('<body>');
@@ -53,6 +53,6 @@ export function layout(title: string, body: Html, popup?: PopupContext): string 
 <title>${title} · Gatehouse</title>
 <link rel="stylesheet" href="${STYLESHEET_PATH}">
 ${script}</head>
-${bodyTag}<main class="card">${body}</main></body>
+${bodyTag}<main class="${width === 'wide' ? 'card wide' : 'card'}">${body}</main></body>
 </html>`.value;
 }
