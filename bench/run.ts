@@ -1,0 +1,50 @@
+// `npm run bench [-- --quick]`: Gatehouse against its anchors, side by side, in one run.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { authorizationServerCases, measureBaselines } from './lib/cases-as.ts';
+import { gatehouseRss, log, settingsFor } from './lib/context.ts';
+import { GATEHOUSE_SETTINGS, postgresAvailable } from './lib/gatehouse.ts';
+import { LOAD_GENERATOR } from './lib/load.ts';
+import { HAS_TASKSET, LOAD_CPUS, SERVER_CPUS } from './lib/processes.ts';
+import { formatTable, judge, type CaseResult } from './lib/table.ts';
+
+const quick = process.argv.includes('--quick');
+const settings = settingsFor(quick);
+const started = Date.now();
+const results: CaseResult[] = [];
+
+log(`${quick ? 'quick' : 'full'} run: ${settings.warmup} s warm-up + ${settings.seconds} s per measurement, ${LOAD_GENERATOR}, taskset ${HAS_TASKSET ? 'yes' : 'no'}`);
+const baselines = await measureBaselines(settings);
+results.push(...(await authorizationServerCases(settings, baselines, 'sqlite')));
+const withPostgres = await postgresAvailable();
+if (withPostgres) results.push(...(await authorizationServerCases(settings, baselines, 'postgres')));
+else log('PostgreSQL does not answer: its variants are left out');
+
+const peak = Math.max(0, ...gatehouseRss.values());
+results.push({
+  name: 'memory (peak RSS)',
+  unit: 'MB',
+  gatehouse: peak / 1024 / 1024,
+  baseline: null,
+  baselineName: '',
+  target: { kind: 'value-below', value: 250 },
+  note: 'VmHWM, the largest of the Gatehouse processes of the run',
+});
+
+const judged = results.map(judge);
+const table = formatTable(judged);
+const seconds = Math.round((Date.now() - started) / 1000);
+const notes = [
+  `${quick ? 'quick' : 'full'} run, ${seconds} s; ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}); Node ${process.version}`,
+  `load: ${LOAD_GENERATOR}, ${settings.connections} connections, ${settings.warmup} s warm-up then ${settings.seconds} s measured per figure`,
+  HAS_TASKSET ? `servers pinned to core ${SERVER_CPUS}, load generator to core ${LOAD_CPUS} (taskset)` : 'no taskset: processes not pinned',
+  `Gatehouse: gatehouse serve, ${Object.entries(GATEHOUSE_SETTINGS).map(([k, v]) => `${k}=${v}`).join(', ')}`,
+];
+process.stdout.write(`\n${table}\n\n${notes.map((n) => `- ${n}`).join('\n')}\n`);
+mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
+writeFileSync(
+  new URL('./results/latest.json', import.meta.url),
+  `${JSON.stringify({ date: new Date().toISOString(), quick, seconds, settings, notes, cases: judged, table }, null, 2)}\n`,
+);
+const failed = judged.filter((c) => c.pass === false).length;
+log(`${failed ? `${failed} target(s) missed` : 'every target met'}; results in bench/results/latest.json`);
