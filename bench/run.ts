@@ -1,8 +1,8 @@
 // `npm run bench [-- --quick]`: Gatehouse against its anchors, side by side, in one run.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { authorizationServerCases, measureBaselines } from './lib/cases-as.ts';
-import { gatehouseRss, log, settingsFor } from './lib/context.ts';
+import { authorizationServerCases, seededGatehouse, startBaselines, type SeededGatehouse } from './lib/cases-as.ts';
+import { gatehouseRss, gatehouses, log, settingsFor } from './lib/context.ts';
 import { GATEHOUSE_SETTINGS, postgresAvailable } from './lib/gatehouse.ts';
 import { LOAD_GENERATOR } from './lib/load.ts';
 import { HAS_TASKSET, LOAD_CPUS, SERVER_CPUS } from './lib/processes.ts';
@@ -13,13 +13,27 @@ const settings = settingsFor(quick);
 const started = Date.now();
 const results: CaseResult[] = [];
 
-log(`${quick ? 'quick' : 'full'} run: ${settings.warmup} s warm-up + ${settings.seconds} s per measurement, ${LOAD_GENERATOR}, taskset ${HAS_TASKSET ? 'yes' : 'no'}`);
-const baselines = await measureBaselines(settings);
-results.push(...(await authorizationServerCases(settings, baselines, 'sqlite')));
+log(
+  `${quick ? 'quick' : 'full'} run: ${settings.rounds} alternating round(s) of ${settings.seconds} s per figure ` +
+    `(${settings.warmup} s warm-up first), ${LOAD_GENERATOR}, taskset ${HAS_TASKSET ? 'yes' : 'no'}`,
+);
 const withPostgres = await postgresAvailable();
-if (withPostgres) results.push(...(await authorizationServerCases(settings, baselines, 'postgres')));
-else log('PostgreSQL does not answer: its variants are left out');
+if (!withPostgres) log('PostgreSQL does not answer: its variants are left out');
 
+const baselines = await startBaselines(settings);
+let sqlite: SeededGatehouse | undefined;
+let postgres: SeededGatehouse | undefined;
+try {
+  sqlite = await seededGatehouse('sqlite');
+  postgres = withPostgres ? await seededGatehouse('postgres') : undefined;
+  results.push(...(await authorizationServerCases(settings, baselines, { sqlite, postgres })));
+} finally {
+  await baselines.close();
+  await sqlite?.close();
+  await postgres?.close();
+}
+
+for (const g of gatehouses) g.peakRss();
 const peak = Math.max(0, ...gatehouseRss.values());
 results.push({
   name: 'memory (peak RSS)',
@@ -36,7 +50,7 @@ const table = formatTable(judged);
 const seconds = Math.round((Date.now() - started) / 1000);
 const notes = [
   `${quick ? 'quick' : 'full'} run, ${seconds} s; ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}); Node ${process.version}`,
-  `load: ${LOAD_GENERATOR}, ${settings.connections} connections, ${settings.warmup} s warm-up then ${settings.seconds} s measured per figure`,
+  `load: ${LOAD_GENERATOR}, ${settings.connections} connections; ${settings.rounds} alternating round(s) of ${settings.seconds} s per figure, the best round counts; ${settings.warmup} s warm-up before each target's first round`,
   HAS_TASKSET ? `servers pinned to core ${SERVER_CPUS}, load generator to core ${LOAD_CPUS} (taskset)` : 'no taskset: processes not pinned',
   `Gatehouse: gatehouse serve, ${Object.entries(GATEHOUSE_SETTINGS).map(([k, v]) => `${k}=${v}`).join(', ')}`,
 ];

@@ -1,126 +1,145 @@
 // The authorization-server cases: verify, introspection and client credentials, each against its
-// baseline measured in the same run.
-import { log, stopGatehouse, type RunSettings } from './context.ts';
-import { dropEnv, freshEnv, seedApp, startGatehouse, type Credentials, type StoreKind } from './gatehouse.ts';
-import { measure, type LoadResult } from './load.ts';
+// baseline measured in the same run, in alternating rounds.
+import { log, stopGatehouse, trackGatehouse, type RunSettings } from './context.ts';
+import { dropEnv, freshEnv, seedApp, startGatehouse, type Credentials, type GatehouseEnv, type StoreKind } from './gatehouse.ts';
+import { alternate, type LoadSpec, type Measured } from './load.ts';
 import { startNode, type Service } from './processes.ts';
 import type { CaseResult } from './table.ts';
 
-const BASELINE_DIR = new URL('../baselines/', import.meta.url);
-const script = (name: string) => new URL(name, BASELINE_DIR).pathname;
-const basic = (id: string, secret: string) =>
+const script = (name: string) => new URL(`../baselines/${name}`, import.meta.url).pathname;
+export const basicAuth = (id: string, secret: string) =>
   `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
-const FORM = 'application/x-www-form-urlencoded';
+export const FORM = 'application/x-www-form-urlencoded';
 
 export const APP_SCOPES = ['accounts:read', 'accounts:write', 'proxy'];
-
-export interface Baselines {
-  verify: LoadResult;
-  introspect: LoadResult;
-  clientCredentials: LoadResult;
-}
-
-/** The three baselines: bare Fastify, and node-oidc-provider's introspection and /token. */
-export async function measureBaselines(settings: RunSettings): Promise<Baselines> {
-  const fastify = await startNode('fastify-json', script('fastify-json.ts'), {});
-  let verify: LoadResult;
-  try {
-    log('baseline: bare Fastify GET');
-    verify = await measure({ url: `${fastify.url}/`, connections: settings.connections, seconds: settings.seconds }, settings.warmup);
-  } finally {
-    await fastify.stop();
-  }
-  const clientId = 'bench-client';
-  const clientSecret = `bench-${Math.random().toString(36).slice(2)}`;
-  const oidc = await startNode('oidc-provider', script('oidc-provider.ts'), {
-    env: { OIDC_CLIENT_ID: clientId, OIDC_CLIENT_SECRET: clientSecret },
-    probePath: '/.well-known/openid-configuration',
-  });
-  try {
-    const authorization = basic(clientId, clientSecret);
-    const minted = await fetch(`${oidc.url}/token`, {
-      method: 'POST',
-      headers: { authorization, 'content-type': FORM },
-      body: 'grant_type=client_credentials&scope=api',
-    });
-    const { access_token: token } = (await minted.json()) as { access_token: string };
-    if (!token) throw new Error('node-oidc-provider minted no token');
-    log('baseline: node-oidc-provider /token/introspection');
-    const introspect = await measure(
-      { url: `${oidc.url}/token/introspection`, method: 'POST', authorization, contentType: FORM, body: `token=${token}`, connections: settings.connections, seconds: settings.seconds },
-      settings.warmup,
-    );
-    log('baseline: node-oidc-provider /token client_credentials');
-    const clientCredentials = await measure(
-      { url: `${oidc.url}/token`, method: 'POST', authorization, contentType: FORM, body: 'grant_type=client_credentials&scope=api', connections: settings.connections, seconds: settings.seconds },
-      settings.warmup,
-    );
-    return { verify, introspect, clientCredentials };
-  } finally {
-    await oidc.stop();
-  }
-}
 
 export async function checkOk(url: string, init: RequestInit, what: string): Promise<void> {
   const response = await fetch(url, init);
   if (!response.ok) throw new Error(`${what}: ${response.status} ${await response.text()}`);
 }
 
-/** Gatehouse's figures for the three cases on one store. */
-export async function measureGatehouseAs(settings: RunSettings, gatehouse: Service, creds: Credentials) {
-  const authorization = basic(creds.appId, creds.clientSecret);
-  const bearer = `Bearer ${creds.accessToken}`;
-  const verifySpec = { url: `${gatehouse.url}/v1/oauth/token`, authorization: bearer, connections: settings.connections, seconds: settings.seconds };
-  const introspectSpec = {
-    url: `${gatehouse.url}/oauth/introspect`,
-    method: 'POST' as const,
+/** A running Gatehouse with its seeded app. */
+export interface SeededGatehouse {
+  service: Service;
+  env: GatehouseEnv;
+  creds: Credentials;
+  close(): Promise<void>;
+}
+
+export async function seededGatehouse(kind: StoreKind, name = `gatehouse-${kind}`): Promise<SeededGatehouse> {
+  const env = await freshEnv(kind);
+  const creds = await seedApp(env, APP_SCOPES);
+  const service = trackGatehouse(await startGatehouse(name, env));
+  return {
+    service,
+    env,
+    creds,
+    async close() {
+      await stopGatehouse(service);
+      await dropEnv(env);
+    },
+  };
+}
+
+/** The load specs of the three cases against one Gatehouse. */
+export function gatehouseSpecs(settings: RunSettings, g: SeededGatehouse) {
+  const common = { connections: settings.connections, seconds: settings.seconds, pid: g.service.pid };
+  const authorization = basicAuth(g.creds.appId, g.creds.clientSecret);
+  const verify: LoadSpec = { ...common, url: `${g.service.url}/v1/oauth/token`, authorization: `Bearer ${g.creds.accessToken}` };
+  const introspect: LoadSpec = {
+    ...common,
+    url: `${g.service.url}/oauth/introspect`,
+    method: 'POST',
     authorization,
     contentType: FORM,
-    body: `token=${creds.accessToken}`,
-    connections: settings.connections,
-    seconds: settings.seconds,
+    body: `token=${g.creds.accessToken}`,
   };
-  const ccSpec = { ...introspectSpec, url: `${gatehouse.url}/oauth/token`, body: 'grant_type=client_credentials&scope=accounts%3Aread' };
-  await checkOk(verifySpec.url, { headers: { authorization: bearer } }, 'verify');
-  await checkOk(introspectSpec.url, { method: 'POST', headers: { authorization, 'content-type': FORM }, body: introspectSpec.body }, 'introspect');
-  await checkOk(ccSpec.url, { method: 'POST', headers: { authorization, 'content-type': FORM }, body: ccSpec.body }, 'client_credentials');
-  log(`${gatehouse.name}: verify`);
-  const verify = await measure(verifySpec, settings.warmup);
-  log(`${gatehouse.name}: introspection`);
-  const introspect = await measure(introspectSpec, settings.warmup);
-  log(`${gatehouse.name}: client_credentials`);
-  const clientCredentials = await measure(ccSpec, settings.warmup);
+  const clientCredentials: LoadSpec = { ...introspect, url: `${g.service.url}/oauth/token`, body: 'grant_type=client_credentials&scope=accounts%3Aread' };
   return { verify, introspect, clientCredentials };
 }
 
-/** The verify / introspection / client-credentials rows for one store kind. */
-export async function authorizationServerCases(settings: RunSettings, baselines: Baselines, kind: StoreKind): Promise<CaseResult[]> {
-  const env = await freshEnv(kind);
-  try {
-    const creds = await seedApp(env, APP_SCOPES);
-    const gatehouse = await startGatehouse(`gatehouse-${kind}`, env);
-    let figures;
-    try {
-      figures = await measureGatehouseAs(settings, gatehouse, creds);
-    } finally {
-      await stopGatehouse(gatehouse);
-    }
-    const suffix = kind === 'sqlite' ? '' : ` (${kind})`;
-    const row = (name: string, g: LoadResult, b: LoadResult, baselineName: string, target: number): CaseResult => ({
-      name: name + suffix,
-      unit: 'rps',
-      gatehouse: g.rps,
-      baseline: b.rps,
-      baselineName,
-      target: { kind: 'ratio-at-least', value: target },
-      errors: { gatehouse: g.errors, baseline: b.errors },
-    });
-    return [
-      row('verify', figures.verify, baselines.verify, 'bare Fastify', 0.7),
-      row('introspection', figures.introspect, baselines.introspect, 'oidc-provider', 3),
-      row('client credentials', figures.clientCredentials, baselines.clientCredentials, 'oidc-provider', 2),
-    ];
-  } finally {
-    await dropEnv(env);
+async function checkSpecs(specs: Record<string, LoadSpec>): Promise<void> {
+  for (const [name, spec] of Object.entries(specs)) {
+    const headers: Record<string, string> = {};
+    if (spec.authorization) headers.authorization = spec.authorization;
+    if (spec.contentType) headers['content-type'] = spec.contentType;
+    await checkOk(spec.url, { method: spec.method ?? 'GET', headers, ...(spec.body ? { body: spec.body } : {}) }, name);
   }
+}
+
+/** The baselines of the three cases: bare Fastify, and node-oidc-provider v8. */
+export async function startBaselines(settings: RunSettings) {
+  const fastify = await startNode('fastify-json', script('fastify-json.ts'), {});
+  const clientId = 'bench-client';
+  const clientSecret = `bench-${Math.random().toString(36).slice(2)}`;
+  const oidc = await startNode('oidc-provider', script('oidc-provider.ts'), {
+    env: { OIDC_CLIENT_ID: clientId, OIDC_CLIENT_SECRET: clientSecret },
+    probePath: '/.well-known/openid-configuration',
+  });
+  const authorization = basicAuth(clientId, clientSecret);
+  const minted = await fetch(`${oidc.url}/token`, { method: 'POST', headers: { authorization, 'content-type': FORM }, body: 'grant_type=client_credentials&scope=api' });
+  const { access_token: token } = (await minted.json()) as { access_token?: string };
+  if (!token) throw new Error('node-oidc-provider minted no token');
+  const common = { connections: settings.connections, seconds: settings.seconds };
+  const specs = {
+    verify: { ...common, pid: fastify.pid, url: `${fastify.url}/` } as LoadSpec,
+    introspect: { ...common, pid: oidc.pid, url: `${oidc.url}/token/introspection`, method: 'POST', authorization, contentType: FORM, body: `token=${token}` } as LoadSpec,
+    clientCredentials: { ...common, pid: oidc.pid, url: `${oidc.url}/token`, method: 'POST', authorization, contentType: FORM, body: 'grant_type=client_credentials&scope=api' } as LoadSpec,
+  };
+  await checkSpecs(specs);
+  return {
+    specs,
+    async close() {
+      await fastify.stop();
+      await oidc.stop();
+    },
+  };
+}
+
+/** CPU µs per request of both sides, when measured. */
+export function cpuOf(g: Measured, b: Measured | undefined): CaseResult['cpu'] {
+  return g.cpuUsPerRequest === undefined ? undefined : { gatehouse: g.cpuUsPerRequest, baseline: b?.cpuUsPerRequest ?? null };
+}
+
+const CASES = [
+  { key: 'verify', name: 'verify', baselineName: 'bare Fastify', target: 0.7 },
+  { key: 'introspect', name: 'introspection', baselineName: 'oidc-provider', target: 3 },
+  { key: 'clientCredentials', name: 'client credentials', baselineName: 'oidc-provider', target: 2 },
+] as const;
+
+/**
+ * The verify / introspection / client-credentials rows: each Gatehouse (SQLite, and PostgreSQL
+ * when given) alternates with the baseline, round after round.
+ */
+export async function authorizationServerCases(
+  settings: RunSettings,
+  baselines: Awaited<ReturnType<typeof startBaselines>>,
+  gatehouses: { sqlite: SeededGatehouse; postgres?: SeededGatehouse | undefined },
+): Promise<CaseResult[]> {
+  const sqlite = gatehouseSpecs(settings, gatehouses.sqlite);
+  const postgres = gatehouses.postgres ? gatehouseSpecs(settings, gatehouses.postgres) : undefined;
+  await checkSpecs(sqlite);
+  if (postgres) await checkSpecs(postgres);
+  const rows: CaseResult[] = [];
+  const later: CaseResult[] = [];
+  for (const c of CASES) {
+    log(`${c.name}: Gatehouse (SQLite${postgres ? ', PostgreSQL' : ''}) against ${c.baselineName}`);
+    const specs: Record<string, LoadSpec> = { baseline: baselines.specs[c.key], sqlite: sqlite[c.key] };
+    if (postgres) specs.postgres = postgres[c.key];
+    const best = await alternate(specs, { rounds: settings.rounds, warmup: settings.warmup, log });
+    const row = (kind: 'sqlite' | 'postgres'): CaseResult => ({
+      name: kind === 'sqlite' ? c.name : `${c.name} (postgres)`,
+      unit: 'rps',
+      gatehouse: best[kind]!.rps,
+      baseline: best.baseline!.rps,
+      baselineName: c.baselineName,
+      target: { kind: 'ratio-at-least', value: c.target },
+      errors: { gatehouse: best[kind]!.errors, baseline: best.baseline!.errors },
+      samples: { gatehouse: best[kind]!.samples, baseline: best.baseline!.samples },
+      cpu: cpuOf(best[kind]!, best.baseline!),
+    });
+    rows.push(row('sqlite'));
+    if (postgres) later.push(row('postgres'));
+  }
+  return [...rows, ...later];
 }

@@ -1,6 +1,7 @@
 // The load generator: wrk when installed (a Lua script sets method, body and headers and prints a
 // JSON summary), else autocannon's CLI. Always a separate process, on the load core.
 import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { LOAD_CPUS, pinned } from './processes.ts';
 
@@ -9,6 +10,8 @@ const WRK_SCRIPT = fileURLToPath(new URL('../wrk/bench.lua', import.meta.url));
 
 export interface LoadSpec {
   url: string;
+  /** The server process, whose CPU time per request is measured alongside. */
+  pid?: number;
   method?: 'GET' | 'POST';
   body?: string;
   authorization?: string;
@@ -23,6 +26,22 @@ export interface LoadResult {
   /** Non-2xx answers, socket errors and timeouts. */
   errors: number;
   latencyUs: { p50: number; p90: number; p99: number };
+  /** CPU time the server process spent per request (user + system), when its pid was given. */
+  cpuUsPerRequest?: number;
+}
+
+const TICKS_PER_SECOND = Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().trim()) || 100;
+
+/** User + system CPU time of a process so far, in microseconds (from /proc/<pid>/stat). */
+export function cpuTimeUs(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // fields[11] and [12] are utime and stime (fields 14 and 15 of proc(5))
+    return ((Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND) * 1e6;
+  } catch {
+    return undefined;
+  }
 }
 
 function run(command: string, args: string[], env: Record<string, string>): Promise<string> {
@@ -97,12 +116,54 @@ async function autocannon(spec: LoadSpec): Promise<LoadResult> {
 }
 
 /** Runs one bounded load against a URL and returns its throughput and latency. */
-export function load(spec: LoadSpec): Promise<LoadResult> {
-  return LOAD_GENERATOR === 'wrk' ? wrk(spec) : autocannon(spec);
+export async function load(spec: LoadSpec): Promise<LoadResult> {
+  const cpuBefore = spec.pid === undefined ? undefined : cpuTimeUs(spec.pid);
+  const result = await (LOAD_GENERATOR === 'wrk' ? wrk(spec) : autocannon(spec));
+  const cpuAfter = spec.pid === undefined ? undefined : cpuTimeUs(spec.pid);
+  if (cpuBefore !== undefined && cpuAfter !== undefined && result.requests > 0) result.cpuUsPerRequest = (cpuAfter - cpuBefore) / result.requests;
+  return result;
 }
 
 /** A warm-up run (result discarded) followed by the measured run. */
 export async function measure(spec: LoadSpec, warmupSeconds: number): Promise<LoadResult> {
   if (warmupSeconds > 0) await load({ ...spec, seconds: warmupSeconds });
   return load(spec);
+}
+
+export type Measured = LoadResult & { samples: number[]; cpuSamples: number[] };
+
+/** Which of two results is better: more throughput, or (for latency cases) a lower median. */
+export type Better = 'rps' | 'p50';
+
+/**
+ * Measures several targets in alternating rounds (the order flips each round so drift on a shared
+ * machine hits both sides alike) and keeps each target's best round: interference from other
+ * processes only ever slows a run down, so the best round is the closest to the software's own figure.
+ */
+export async function alternate<K extends string>(
+  specs: Record<K, LoadSpec>,
+  options: { rounds: number; warmup: number; better?: Better; log?: (message: string) => void },
+): Promise<Record<K, Measured>> {
+  const keys = Object.keys(specs) as K[];
+  const best = {} as Record<K, Measured>;
+  for (let round = 0; round < options.rounds; round++) {
+    const order = round % 2 === 0 ? keys : [...keys].reverse();
+    for (const key of order) {
+      const spec = specs[key];
+      const result = round === 0 ? await measure(spec, options.warmup) : await load(spec);
+      const figure = options.better === 'p50' ? result.latencyUs.p50 : result.rps;
+      const cpu = result.cpuUsPerRequest === undefined ? '' : `, ${result.cpuUsPerRequest.toFixed(1)} µs CPU/request`;
+      options.log?.(`  ${key}: ${options.better === 'p50' ? `p50 ${figure} µs` : `${Math.round(figure)} rps`}${cpu}${result.errors ? `, ${result.errors} errors` : ''}`);
+      const current = best[key];
+      const samples = [...(current?.samples ?? []), figure];
+      const cpus = [...(current?.cpuSamples ?? []), ...(result.cpuUsPerRequest === undefined ? [] : [result.cpuUsPerRequest])];
+      const improves = !current || (options.better === 'p50' ? result.latencyUs.p50 < current.latencyUs.p50 : result.rps > current.rps);
+      // errors are never hidden by picking another round: they add up
+      const errors = (current?.errors ?? 0) + result.errors;
+      // CPU per request: the lowest round (least disturbed)
+      const cpuUsPerRequest = cpus.length ? Math.min(...cpus) : undefined;
+      best[key] = { ...(improves ? result : current!), errors, samples, cpuSamples: cpus, ...(cpuUsPerRequest === undefined ? {} : { cpuUsPerRequest }) };
+    }
+  }
+  return best;
 }

@@ -22,6 +22,10 @@ export interface CaseResult {
   extra?: { label: string; value: number };
   /** Requests that did not get a 2xx (Gatehouse / baseline); a case with errors fails. */
   errors?: { gatehouse: number; baseline: number };
+  /** Every round's figure (the best one counts). */
+  samples?: { gatehouse: number[]; baseline: number[] };
+  /** Server CPU time per request (µs), a figure other load on the machine disturbs less than rps. */
+  cpu?: { gatehouse: number; baseline: number | null } | undefined;
   note?: string;
 }
 
@@ -91,12 +95,13 @@ export function cells(c: JudgedCase): string[] {
     c.ratio === null ? '—' : `${c.ratio.toFixed(2)}×`,
     targetText(c.target, c.unit),
     c.pass === null ? 'info' : c.pass ? 'PASS' : 'FAIL',
+    c.cpu ? `${c.cpu.gatehouse.toFixed(1)} / ${c.cpu.baseline === null ? '—' : c.cpu.baseline.toFixed(1)}` : '',
   ];
 }
 
 /** The results as a Markdown table (readable in a terminal and pasteable into the README). */
 export function formatTable(cases: JudgedCase[]): string {
-  const head = ['case', 'Gatehouse', 'baseline (same run)', 'ratio', 'target', 'result'];
+  const head = ['case', 'Gatehouse', 'baseline (same run)', 'ratio', 'target', 'result', 'CPU µs/req G / B'];
   const rows = [head, ...cases.map(cells)];
   const widths = head.map((_, i) => Math.max(...rows.map((r) => [...r[i]!].length)));
   const line = (r: string[]) => `| ${r.map((cell, i) => cell + ' '.repeat(widths[i]! - [...cell].length)).join(' | ')} |`;

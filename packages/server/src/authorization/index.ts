@@ -8,3 +8,4 @@ export { authorize, connectForRequest, attachAccount, abandonAuthorization, auth
 export { consentView, decideConsent, type ConsentView } from './consent.ts';
 export { authorizationCodeGrant, refreshTokenGrant } from './grants.ts';
 export { revokeEndUserTokens } from './end-users.ts';
+export { forgetCredentials, CREDENTIAL_CACHE_TTL_MS } from './cache.ts';

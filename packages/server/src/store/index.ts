@@ -8,3 +8,4 @@ export * from './flows.ts';
 export * from './audit.ts';
 export * from './sweep.ts';
 export * from './refresh.ts';
+export { groupCommit, groupCommitted } from './batch.ts';

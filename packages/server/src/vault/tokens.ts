@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /** Prefixes of the values Gatehouse mints; the prefix tells a leaked value's kind at a glance. */
 export const TOKEN_PREFIX = {
@@ -18,7 +18,7 @@ export function mintToken(kind: TokenKind): string {
 
 /** SHA-256 (hex) of a high-entropy value: what the store keeps instead of the value. */
 export function hashToken(value: string): string {
-  return createHash('sha256').update(value, 'utf8').digest('hex');
+  return hash('sha256', value, 'hex');
 }
 
 /** Constant-time comparison of two strings (false on different lengths). */

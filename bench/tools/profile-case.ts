@@ -1,0 +1,30 @@
+// Profiles Gatehouse (SQLite) under one case: starts it with --cpu-prof, runs the load, stops it
+// and prints where the time went. Usage: node --import tsx bench/tools/profile-case.ts verify|introspect|cc [seconds]
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { APP_SCOPES } from '../lib/cases-as.ts';
+import { dropEnv, freshEnv, seedApp, startGatehouse } from '../lib/gatehouse.ts';
+import { load } from '../lib/load.ts';
+
+const [which = 'verify', secondsArg = '5'] = process.argv.slice(2);
+const seconds = Number(secondsArg);
+const env = await freshEnv('sqlite');
+const creds = await seedApp(env, APP_SCOPES);
+const dir = mkdtempSync(join(tmpdir(), 'gatehouse-prof-'));
+const gatehouse = await startGatehouse('gatehouse-prof', env, { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`] });
+const basic = `Basic ${Buffer.from(`${creds.appId}:${creds.clientSecret}`).toString('base64')}`;
+const FORM = 'application/x-www-form-urlencoded';
+const specs = {
+  verify: { url: `${gatehouse.url}/v1/oauth/token`, authorization: `Bearer ${creds.accessToken}` },
+  introspect: { url: `${gatehouse.url}/oauth/introspect`, method: 'POST' as const, authorization: basic, contentType: FORM, body: `token=${creds.accessToken}` },
+  cc: { url: `${gatehouse.url}/oauth/token`, method: 'POST' as const, authorization: basic, contentType: FORM, body: 'grant_type=client_credentials&scope=accounts%3Aread' },
+};
+const spec = specs[which as keyof typeof specs];
+const result = await load({ ...spec, connections: 50, seconds });
+console.log(`${which}: ${Math.round(result.rps)} rps, errors ${result.errors}, p50 ${result.latencyUs.p50} µs`);
+await gatehouse.stop();
+await dropEnv(env);
+const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+if (file) spawnSync(process.execPath, ['--import', 'tsx', new URL('./cpuprofile-top.ts', import.meta.url).pathname, join(dir, file), '45'], { stdio: 'inherit' });
