@@ -13,7 +13,7 @@ const seconds = Number(secondsArg);
 const env = await freshEnv('sqlite');
 const creds = await seedApp(env, APP_SCOPES);
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-prof-'));
-const gatehouse = await startGatehouse('gatehouse-prof', env, { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`] });
+const gatehouse = await startGatehouse('gatehouse-prof', env, { nodeArgs: process.env.NO_PROF ? [] : ['--cpu-prof', `--cpu-prof-dir=${dir}`] });
 const basic = `Basic ${Buffer.from(`${creds.appId}:${creds.clientSecret}`).toString('base64')}`;
 const FORM = 'application/x-www-form-urlencoded';
 const specs = {
@@ -22,8 +22,8 @@ const specs = {
   cc: { url: `${gatehouse.url}/oauth/token`, method: 'POST' as const, authorization: basic, contentType: FORM, body: 'grant_type=client_credentials&scope=accounts%3Aread' },
 };
 const spec = specs[which as keyof typeof specs];
-const result = await load({ ...spec, connections: 50, seconds });
-console.log(`${which}: ${Math.round(result.rps)} rps, errors ${result.errors}, p50 ${result.latencyUs.p50} µs`);
+const result = await load({ ...spec, connections: 50, seconds, pid: gatehouse.pid });
+console.log(`${which}: ${Math.round(result.rps)} rps, ${result.cpuUsPerRequest?.toFixed(1)} µs CPU/request, errors ${result.errors}, p50 ${result.latencyUs.p50} µs`);
 await gatehouse.stop();
 await dropEnv(env);
 const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));

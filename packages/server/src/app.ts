@@ -16,6 +16,8 @@ import {
   v1Routes,
 } from './http/index.ts';
 import type { Services } from './services.ts';
+import { lazyChildLogger } from './logger.ts';
+import type { Logger } from 'pino';
 
 export const BODY_LIMIT_BYTES = 256 * 1024;
 
@@ -23,6 +25,8 @@ export const BODY_LIMIT_BYTES = 256 * 1024;
 export async function buildApp(services: Services): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: services.logger as FastifyBaseLogger,
+    childLoggerFactory: (logger, bindings, options) =>
+      lazyChildLogger(logger as Logger, bindings, options as Record<string, unknown>) as FastifyBaseLogger,
     trustProxy: services.config.trustProxy,
     bodyLimit: BODY_LIMIT_BYTES,
     requestTimeout: 30_000,

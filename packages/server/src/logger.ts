@@ -59,3 +59,36 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
     destination,
   );
 }
+
+const LEVEL_METHODS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
+
+/**
+ * Fastify's childLoggerFactory: the per-request child logger (it binds reqId) is only built when
+ * the request logs something at an enabled level. At warn, most requests log nothing, and building
+ * a pino child for each of them was a measurable part of a small request's cost.
+ */
+export function lazyChildLogger(parent: Logger, bindings: Record<string, unknown>, options: Record<string, unknown>): Logger {
+  let child: Logger | undefined;
+  const real = () => (child ??= parent.child(bindings, options));
+  const lazy: Record<string, unknown> = {
+    child: (more: Record<string, unknown>, moreOptions?: Record<string, unknown>) => real().child(more, moreOptions),
+    isLevelEnabled: (level: string) => (child ?? parent).isLevelEnabled(level),
+    bindings: () => real().bindings(),
+    flush: (cb?: (err?: Error) => void) => parent.flush(cb),
+    silent: () => {},
+  };
+  for (const method of LEVEL_METHODS) {
+    lazy[method] = (...args: unknown[]) => {
+      if (!(child ?? parent).isLevelEnabled(method)) return;
+      (real()[method] as (...a: unknown[]) => void)(...args);
+    };
+  }
+  Object.defineProperty(lazy, 'level', {
+    get: () => (child ?? parent).level,
+    set: (level: string) => {
+      real().level = level;
+    },
+    enumerable: true,
+  });
+  return lazy as unknown as Logger;
+}

@@ -18,6 +18,11 @@ export class ShortCache<T> {
   readonly #entries = new Map<string, { value: T; until: number }>();
   #generation = 0;
 
+  constructor(
+    readonly ttlMs = CREDENTIAL_CACHE_TTL_MS,
+    readonly maxEntries = MAX_ENTRIES,
+  ) {}
+
   /** Take this before asking the database; hand it to `set`. */
   get generation(): number {
     return this.#generation;
@@ -37,8 +42,8 @@ export class ShortCache<T> {
   set(key: string, value: T, generation: number): void {
     if (generation !== this.#generation) return;
     // bounded: past the cap the oldest entry goes (Map keeps insertion order)
-    if (this.#entries.size >= MAX_ENTRIES) this.#entries.delete(this.#entries.keys().next().value!);
-    this.#entries.set(key, { value, until: performance.now() + CREDENTIAL_CACHE_TTL_MS });
+    if (this.#entries.size >= this.maxEntries) this.#entries.delete(this.#entries.keys().next().value!);
+    this.#entries.set(key, { value, until: performance.now() + this.ttlMs });
   }
 
   clear(): void {
