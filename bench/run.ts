@@ -2,6 +2,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { authorizationServerCases, seededGatehouse, startBaselines, type SeededGatehouse } from './lib/cases-as.ts';
+import { closeGrown, growthCases, grownGatehouse, type GrownGatehouse } from './lib/cases-growth.ts';
 import { gatehouseRss, gatehouses, log, settingsFor } from './lib/context.ts';
 import { GATEHOUSE_SETTINGS, postgresAvailable } from './lib/gatehouse.ts';
 import { LOAD_GENERATOR } from './lib/load.ts';
@@ -31,6 +32,18 @@ try {
   await baselines.close();
   await sqlite?.close();
   await postgres?.close();
+}
+
+let small: GrownGatehouse | undefined;
+let large: GrownGatehouse | undefined;
+try {
+  const grown = { provider: 'bench-upstream', upstreamToken: 'up_at_seeded' };
+  small = await grownGatehouse(settings.growthBaseRows, grown);
+  large = await grownGatehouse(settings.growthRows, grown);
+  results.push(...(await growthCases(settings, small, large)));
+} finally {
+  await closeGrown(small);
+  await closeGrown(large);
 }
 
 for (const g of gatehouses) g.peakRss();

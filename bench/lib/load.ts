@@ -1,7 +1,9 @@
 // The load generator: wrk when installed (a Lua script sets method, body and headers and prints a
 // JSON summary), else autocannon's CLI. Always a separate process, on the load core.
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LOAD_CPUS, pinned } from './processes.ts';
 
@@ -18,6 +20,8 @@ export interface LoadSpec {
   contentType?: string;
   connections: number;
   seconds: number;
+  /** Cycle through these requests (path + Authorization) instead of one URL (wrk only). */
+  requests?: { path: string; authorization: string }[];
 }
 
 export interface LoadResult {
@@ -70,8 +74,18 @@ export function parseWrk(output: string): LoadResult {
   return { rps: s.requests / (s.duration_us / 1e6), requests: s.requests, errors, latencyUs: s.latency_us };
 }
 
+let listCount = 0;
+
+/** Writes a request list for bench.lua; returns its path. */
+function requestList(requests: { path: string; authorization: string }[]): string {
+  const file = join(tmpdir(), `gatehouse-bench-requests-${process.pid}-${listCount++}.tsv`);
+  writeFileSync(file, requests.map((r) => `${r.path}\t${r.authorization}`).join('\n') + '\n', { mode: 0o600 });
+  return file;
+}
+
 async function wrk(spec: LoadSpec): Promise<LoadResult> {
   const threads = Math.min(2, spec.connections);
+  const list = spec.requests ? requestList(spec.requests) : '';
   const [command, args] = pinned(LOAD_CPUS, 'wrk', [
     `-t${threads}`,
     `-c${spec.connections}`,
@@ -87,11 +101,17 @@ async function wrk(spec: LoadSpec): Promise<LoadResult> {
     WRK_BODY: spec.body ?? '',
     WRK_AUTH: spec.authorization ?? '',
     WRK_CONTENT_TYPE: spec.contentType ?? '',
-  });
+    WRK_REQUESTS: list,
+  }).finally(() => list && rmSync(list, { force: true }));
   return parseWrk(output);
 }
 
 async function autocannon(spec: LoadSpec): Promise<LoadResult> {
+  if (spec.requests) {
+    // autocannon's CLI takes one request: use the first of the list
+    const first = spec.requests[0]!;
+    spec = { ...spec, url: new URL(first.path, spec.url).href, authorization: first.authorization, requests: undefined };
+  }
   const bin = fileURLToPath(new URL('../../node_modules/autocannon/autocannon.js', import.meta.url));
   const args = [bin, '--json', '-c', String(spec.connections), '-d', String(spec.seconds), '-m', spec.method ?? 'GET'];
   if (spec.authorization) args.push('-H', `Authorization=${spec.authorization}`);

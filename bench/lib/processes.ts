@@ -89,19 +89,20 @@ export async function startNode(
   await waitForHttp(`${url}${options.probePath ?? '/'}`, child, name, () => output);
   const pid = child.pid!;
   let peak: number | undefined;
+  const peakRss = () => {
+    const now = vmHwm(pid);
+    if (now !== undefined) peak = Math.max(peak ?? 0, now);
+    return peak;
+  };
   return {
     name,
     url,
     port,
     pid,
     child,
-    peakRss() {
-      const now = vmHwm(pid);
-      if (now !== undefined) peak = Math.max(peak ?? 0, now);
-      return peak;
-    },
+    peakRss,
     async stop() {
-      this.peakRss();
+      peakRss();
       if (child.exitCode === null) {
         child.kill('SIGTERM');
         const force = setTimeout(() => child.kill('SIGKILL'), 5000);
