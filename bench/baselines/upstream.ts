@@ -29,7 +29,8 @@ const server = createServer((req, res) => {
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ refreshes }));
     return;
   }
-  if (!req.headers.authorization?.startsWith('Bearer ')) {
+  // the refresh storm's account starts with this (expired) token: using it is a failure
+  if (!req.headers.authorization?.startsWith('Bearer ') || req.headers.authorization === 'Bearer up_at_expired') {
     res.writeHead(401, { 'content-type': 'application/json' }).end('{"error":"invalid_token"}');
     return;
   }

@@ -26,8 +26,8 @@ export interface SeededGatehouse {
   close(): Promise<void>;
 }
 
-export async function seededGatehouse(kind: StoreKind, name = `gatehouse-${kind}`): Promise<SeededGatehouse> {
-  const env = await freshEnv(kind);
+export async function seededGatehouse(kind: StoreKind, providersDir?: string, name = `gatehouse-${kind}`): Promise<SeededGatehouse> {
+  const env = await freshEnv(kind, providersDir);
   const creds = await seedApp(env, APP_SCOPES);
   const service = trackGatehouse(await startGatehouse(name, env));
   return {

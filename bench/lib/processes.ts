@@ -103,7 +103,7 @@ export async function startNode(
     peakRss,
     async stop() {
       peakRss();
-      if (child.exitCode === null) {
+      if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
         const force = setTimeout(() => child.kill('SIGKILL'), 5000);
         await exited;
