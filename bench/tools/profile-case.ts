@@ -27,4 +27,5 @@ console.log(`${which}: ${Math.round(result.rps)} rps, ${result.cpuUsPerRequest?.
 await gatehouse.stop();
 await dropEnv(env);
 const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+if (file && process.env.KEEP_PROF) console.log('profile:', join(dir, file));
 if (file) spawnSync(process.execPath, ['--import', 'tsx', new URL('./cpuprofile-top.ts', import.meta.url).pathname, join(dir, file), '45'], { stdio: 'inherit' });
