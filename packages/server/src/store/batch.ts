@@ -1,4 +1,4 @@
-import type { Insertable } from 'kysely';
+import { CompiledQuery, type Insertable } from 'kysely';
 import type { Db } from './open.ts';
 import type { Database } from './schema.ts';
 
@@ -17,9 +17,28 @@ type Pending<T> = { row: T; resolve: () => void; reject: (err: unknown) => void 
 export function groupCommit<K extends keyof Database & string>(db: Db, table: K): (row: Insertable<Database[K]>) => Promise<void> {
   let queue: Pending<Insertable<Database[K]>>[] = [];
   let scheduled = false;
+  // The SQL of an n-row INSERT, compiled by Kysely once per (columns, n) and reused: compiling a
+  // multi-row INSERT cost more than executing it. Kept only when Kysely's parameters are exactly
+  // the rows' values in row-major column order, which is checked on the first compile.
+  const compiled = new Map<string, string | null>();
 
-  const insert = (rows: Insertable<Database[K]>[]) =>
-    (db.insertInto(table) as unknown as { values(v: unknown): { execute(): Promise<unknown> } }).values(rows).execute();
+  async function insert(rows: Insertable<Database[K]>[]): Promise<void> {
+    const columns = Object.keys(rows[0]!).join(',');
+    const homogeneous = rows.every((row) => Object.keys(row).join(',') === columns);
+    const key = `${columns}:${rows.length}`;
+    const flat = () => rows.flatMap((row) => Object.values(row as Record<string, unknown>));
+    const known = homogeneous ? compiled.get(key) : null;
+    if (known) {
+      await db.executeQuery(CompiledQuery.raw(known, flat()));
+      return;
+    }
+    const query = (db.insertInto(table) as unknown as { values(v: unknown): { compile(): CompiledQuery } }).values(rows).compile();
+    if (known === undefined && compiled.size < 64) {
+      const values = flat();
+      compiled.set(key, values.length === query.parameters.length && values.every((v, i) => v === query.parameters[i]) ? query.sql : null);
+    }
+    await db.executeQuery(query);
+  }
 
   async function flush(): Promise<void> {
     scheduled = false;
