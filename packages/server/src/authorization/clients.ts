@@ -15,6 +15,9 @@ export interface ClientCredentials {
 
 export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
 
+/** application/x-www-form-urlencoded decoding; most ids and secrets have nothing to decode. */
+const formDecode = (value: string) => (value.includes('%') || value.includes('+') ? decodeURIComponent(value.replace(/\+/g, ' ')) : value);
+
 /** Parses `Authorization: Basic base64(urlencoded id ":" urlencoded secret)` (RFC 6749 §2.3.1). */
 export function parseBasic(header: string | undefined): ClientCredentials['basic'] {
   if (!header) return undefined;
@@ -25,8 +28,8 @@ export function parseBasic(header: string | undefined): ClientCredentials['basic
   if (colon < 0) fail(ErrorCode.invalidClient, 'malformed Basic credentials');
   try {
     return {
-      clientId: decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, ' ')),
-      clientSecret: decodeURIComponent(decoded.slice(colon + 1).replace(/\+/g, ' ')),
+      clientId: formDecode(decoded.slice(0, colon)),
+      clientSecret: formDecode(decoded.slice(colon + 1)),
     };
   } catch {
     return fail(ErrorCode.invalidClient, 'malformed Basic credentials');
