@@ -280,8 +280,8 @@ describe.runIf(STORE_KINDS.includes('postgres'))('processes and PostgreSQL', { t
           const a = accounts[(n + i) % accounts.length]!;
           const [method, path] = paths(a)[i % 4]!;
           const started = phase;
-          // a request still in flight when the phase changes belongs to the later phase
-          const at = () => (started === phase ? started : phase);
+          // a request still running when the outage began belongs to the outage
+          const at = () => (started === 'before' && phase !== 'before' ? 'outage' : started);
           try {
             const answer = await call(url, a.key, method!, path!, 8000);
             outcomes.push({ phase: at(), status: answer.status, body: answer.body, retryAfter: answer.headers.get('retry-after') });
