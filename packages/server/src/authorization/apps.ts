@@ -150,6 +150,7 @@ export async function updateApp(services: Services, idOrName: string, input: Upd
   const row = (await findApp(services.db, idOrName)) ?? fail(ErrorCode.notFound, `no app "${idOrName}"`);
   if (input.allowCredentials === undefined) return toAppView(row);
   await updateAppRow(services.db, row.id, { allow_credentials: input.allowCredentials ? 1 : 0 });
+  forgetCredentials(services.db); // cached app views (API key, client authentication) carry the setting
   await recordAudit(services.db, {
     id: newId('aud'),
     appId: row.id,
