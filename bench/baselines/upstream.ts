@@ -5,6 +5,7 @@ import { createServer } from 'node:http';
 const port = Number(process.env.PORT ?? 0);
 const body = JSON.stringify({ id: 'file_1', name: 'notes.txt', size: 1234, modified: '2026-11-23T00:00:00Z' });
 let refreshes = 0;
+let connections = 0;
 let generation = 0;
 
 const server = createServer((req, res) => {
@@ -26,7 +27,7 @@ const server = createServer((req, res) => {
     return;
   }
   if (req.url === '/_stats') {
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ refreshes }));
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ refreshes, connections }));
     return;
   }
   // the refresh storm's account starts with this (expired) token: using it is a failure
@@ -37,5 +38,6 @@ const server = createServer((req, res) => {
   res.writeHead(200, { 'content-type': 'application/json' }).end(body);
 });
 server.keepAliveTimeout = 60_000;
+server.on('connection', () => (connections += 1));
 server.listen(port, '127.0.0.1', () => process.stdout.write('ready\n'));
 process.on('SIGTERM', () => server.close(() => process.exit(0)));

@@ -7,6 +7,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CREDENTIAL_CACHE_TTL_MS, createApp, issueTokens, revokeGrant, type CreatedApp } from '../src/authorization/index.ts';
 import { groupCommit, openStore } from '../src/store/index.ts';
+import { precompiled } from '../src/store/precompiled.ts';
 import { withStatementCache } from '../src/store/open.ts';
 import { hashToken, mintToken, newId } from '../src/vault/index.ts';
 import { startGatehouse, type RunningGatehouse } from './support/gatehouse.ts';
@@ -107,6 +108,17 @@ describe.each(STORE_KINDS)('hot paths on %s', (kind) => {
       }),
     );
     expect(checks.every(Boolean)).toBe(true);
+  });
+
+  it('runs a precompiled query with the parameters in their places, and falls back when the builder binds a constant', async () => {
+    const { db } = gatehouse.services;
+    // the builder names its parameters in the opposite order to the function's
+    const byNameAndId = precompiled((d, name: string, id: string) => d.selectFrom('apps').select(['id', 'name']).where('id', '=', id).where('name', '=', name));
+    expect(await byNameAndId(db, 'hot', app.app.id)).toEqual({ id: app.app.id, name: 'hot' });
+    expect(await byNameAndId(db, 'nope', app.app.id)).toBeUndefined();
+    const withConstant = precompiled((d, id: string) => d.selectFrom('apps').select('id').where('id', '=', id).where('client_type', '=', 'confidential'));
+    expect(await withConstant(db, app.app.id)).toEqual({ id: app.app.id });
+    expect(await withConstant(db, app.app.id)).toEqual({ id: app.app.id });
   });
 
   it('fails only the bad row of a group commit', async () => {
