@@ -30,6 +30,7 @@ const spec = specs[which as keyof typeof specs];
 const result = await load({ ...spec, connections: 50, seconds, pid: gatehouse.pid });
 console.log(`${which}: ${Math.round(result.rps)} rps, ${result.cpuUsPerRequest?.toFixed(1)} µs CPU/request, errors ${result.errors}, p50 ${result.latencyUs.p50} µs`);
 if (upstream) console.log('upstream stats', await (await fetch(`${upstream.url}/_stats`)).text());
+console.log(`peak RSS ${((gatehouse.peakRss() ?? 0) / 1048576).toFixed(0)} MB`);
 await gatehouse.stop();
 await upstream?.stop();
 await dropEnv(env);
