@@ -80,10 +80,10 @@ export function openStore(target: StoreTarget): Store {
     };
   }
   const pool = pgPool(target.url);
-  // An idle client losing its server (restart) must not crash the process; nor may a client that
-  // is checked out between two queries (a transaction waiting on an upstream call): its next query
-  // fails and the request answers 503, but the 'error' event itself needs a listener.
+  // An idle client losing its server (restart) must not crash the process…
   pool.on('error', () => {});
+  // …nor one checked out between two queries (a transaction waiting on an upstream call): its
+  // next query fails and the error handling answers 503; the event itself needs a listener.
   pool.on('connect', (client) => client.on('error', () => {}));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return { db, kind: 'postgres', close: () => db.destroy() };
