@@ -3,11 +3,14 @@ import { ErrorCode, fail, GatehouseError } from '../errors.ts';
 import { metricsFor } from '../metrics/index.ts';
 import type { Services } from '../services.ts';
 import {
+  accountCacheGeneration,
+  cachedAccount,
   findAccount,
   findTokens,
   markNeedsReauth,
   recordAudit,
   recordRefreshFailure,
+  rememberAccount,
   saveRefreshedTokens,
   withLockedTokens,
   type AccountRow,
@@ -72,6 +75,31 @@ export async function freshAccessToken(
   const flight = refreshLocked(services, appId, account.id, tokens.version, options).finally(() => flights.delete(account.id));
   flights.set(account.id, flight);
   return flight;
+}
+
+/** An account as the proxy needs it: its row and a usable upstream access token. */
+export interface AccountAccess {
+  account: AccountRow;
+  token: FreshToken;
+}
+
+/**
+ * The account and its fresh access token for a proxied call. What was read and opened is kept
+ * for ACCOUNT_CACHE_TTL_MS (store/account-cache.ts) and used again only while the token is
+ * outside the provider's refresh margin; a token near its expiry always goes the
+ * freshAccessToken way. Every write to the account or its tokens in this process forgets it.
+ */
+export async function accountAccess(services: Services, appId: string, accountId: string): Promise<AccountAccess> {
+  const cached = cachedAccount<AccountAccess>(appId, accountId);
+  if (cached && !expiring(services, cached.account, { expires_at: cached.token.expiresAt }, services.clock())) {
+    return cached;
+  }
+  const seen = accountCacheGeneration();
+  const account = (await findAccount(services.db, appId, accountId)) ?? fail(ErrorCode.notFound, 'no such account');
+  const token = await freshAccessToken(services, appId, accountId, { account });
+  const access = { account, token };
+  rememberAccount(appId, accountId, access, seen);
+  return access;
 }
 
 type Outcome = { token: FreshToken } | { error: GatehouseError };
@@ -170,7 +198,7 @@ function usableTokens(account: AccountRow, tokens: AccountTokensRow | undefined)
   return tokens as AccountTokensRow & { access_token_sealed: string };
 }
 
-function expiring(services: Services, account: AccountRow, tokens: AccountTokensRow, now: number): boolean {
+function expiring(services: Services, account: AccountRow, tokens: Pick<AccountTokensRow, 'expires_at'>, now: number): boolean {
   if (tokens.expires_at === null) return false;
   const margin = services.catalog.get(account.provider)?.refreshMarginSeconds ?? DEFAULT_REFRESH_MARGIN_SECONDS;
   return tokens.expires_at - now <= margin * 1000;

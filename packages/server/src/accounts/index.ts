@@ -3,6 +3,8 @@ export { importAccount, type ImportAccountInput } from './import.ts';
 export { toAccountView, type AccountView } from './views.ts';
 export {
   freshAccessToken,
+  accountAccess,
+  type AccountAccess,
   refreshAccount,
   DEFAULT_REFRESH_MARGIN_SECONDS,
   BACKOFF_BASE_MS,

@@ -1,4 +1,4 @@
-import type { Db } from '../store/index.ts';
+import { forgetAccount, type Db } from '../store/index.ts';
 
 /**
  * How long a credential found in the database (access token, client secret, API key) is believed
@@ -75,4 +75,5 @@ export function credentialCache<T>(db: Db, name: string): ShortCache<T> {
  */
 export function forgetCredentials(db: Db): void {
   for (const cache of byDb.get(db)?.values() ?? []) cache.clear();
+  forgetAccount(); // the proxy's accounts (an app deleted takes its accounts with it)
 }

@@ -2,10 +2,10 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, request, type Dispatcher } from 'undici';
-import { freshAccessToken, type FreshToken } from '../accounts/index.ts';
+import { accountAccess, freshAccessToken, type FreshToken } from '../accounts/index.ts';
 import { ErrorCode, fail, GatehouseError } from '../errors.ts';
 import type { Services } from '../services.ts';
-import { findAccount } from '../store/index.ts';
+import { forgetAccount } from '../store/index.ts';
 import { callerResponseHeaders, upstreamRequestHeaders, type HeaderMap } from './headers.ts';
 import { proxyBaseFor, rawTargetUrl, targetUrl, type ProxyBase } from './target.ts';
 
@@ -68,7 +68,8 @@ async function smallBodyInMemory(sent: Dispatcher.ResponseData): Promise<Readabl
  * bodies streamed. An upstream 401 refreshes the token once and replays a replayable request.
  */
 export async function proxyCall(services: Services, call: ProxyCall): Promise<ProxyResponse> {
-  const account = (await findAccount(services.db, call.appId, call.accountId)) ?? fail(ErrorCode.notFound, 'no such account');
+  const access = await accountAccess(services, call.appId, call.accountId);
+  const { account } = access;
   const base = await proxyBaseFor(services, account);
   const url = resolveTarget(base, call.target);
   const body = await prepareBody(call.body, call.headers);
@@ -77,7 +78,7 @@ export async function proxyCall(services: Services, call: ProxyCall): Promise<Pr
   const scheme = (token: FreshToken) => authScheme(token.tokenType, entry?.extraTokenTypes ?? []);
   const timeoutMs = services.config.proxyTimeoutMs;
 
-  let token = await freshAccessToken(services, call.appId, call.accountId, { account });
+  let token = access.token;
   let refreshed = false;
   for (let attempt = 0; ; attempt++) {
     const sent = await send(url, {
@@ -121,6 +122,7 @@ function resolveTarget(base: ProxyBase, target: ProxyCall['target']): URL {
 
 /** The token after an upstream 401: one another caller stored meanwhile, else a forced refresh. */
 async function newerToken(services: Services, call: ProxyCall, used: FreshToken): Promise<FreshToken> {
+  forgetAccount(call.accountId); // the provider refused what may have been a remembered token
   const current = await freshAccessToken(services, call.appId, call.accountId);
   if (current.accessToken !== used.accessToken) return current;
   return freshAccessToken(services, call.appId, call.accountId, { force: true });

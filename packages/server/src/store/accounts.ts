@@ -2,6 +2,7 @@ import type { Insertable, Selectable, Updateable } from 'kysely';
 import type { Db } from './open.ts';
 import type { AccountStatus, AccountTokensTable, AccountsTable } from './schema.ts';
 import { precompiled } from './precompiled.ts';
+import { forgetAccount } from './account-cache.ts';
 
 export type AccountRow = Selectable<AccountsTable>;
 export type AccountTokensRow = Selectable<AccountTokensTable>;
@@ -37,7 +38,7 @@ export interface UpsertedAccount {
  * row instead of duplicating it. Returns the row and whether it was created.
  */
 export async function upsertAccount(db: Db, input: UpsertAccountInput): Promise<UpsertedAccount> {
-  return db.transaction().execute(async (trx) => {
+  const saved = await db.transaction().execute(async (trx) => {
     const existing = await trx
       .selectFrom('accounts')
       .selectAll()
@@ -100,6 +101,8 @@ export async function upsertAccount(db: Db, input: UpsertAccountInput): Promise<
     await input.within?.(trx, saved);
     return saved;
   });
+  forgetAccount(saved.account.id);
+  return saved;
 }
 
 const accountById = precompiled((db, appId: string, id: string) =>
@@ -137,13 +140,15 @@ export async function updateAccount(
   id: string,
   changes: Updateable<AccountsTable>,
 ): Promise<AccountRow | undefined> {
-  return db
+  const account = await db
     .updateTable('accounts')
     .set(changes)
     .where('id', '=', id)
     .where('app_id', '=', appId)
     .returningAll()
     .executeTakeFirst();
+  forgetAccount(id);
+  return account;
 }
 
 const tokensByAccount = precompiled((db, accountId: string) => db.selectFrom('account_tokens').selectAll().where('account_id', '=', accountId));
@@ -163,7 +168,8 @@ export async function wipeAccountTokens(
   now: number,
   within?: (trx: Db, account: AccountRow) => Promise<void>,
 ): Promise<AccountRow | undefined> {
-  return db.transaction().execute(async (trx) => {
+  forgetAccount(id);
+  const wiped = await db.transaction().execute(async (trx) => {
     await trx.deleteFrom('account_tokens').where('account_id', '=', id).execute();
     const account = await trx
       .updateTable('accounts')
@@ -175,4 +181,6 @@ export async function wipeAccountTokens(
     if (account) await within?.(trx, account);
     return account;
   });
+  forgetAccount(id);
+  return wiped;
 }

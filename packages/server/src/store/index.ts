@@ -11,3 +11,4 @@ export * from './refresh.ts';
 export * from './webhooks.ts';
 export * from './locks.ts';
 export { groupCommit, groupCommitted } from './batch.ts';
+export { accountCacheGeneration, cachedAccount, rememberAccount, forgetAccount, ACCOUNT_CACHE_TTL_MS } from './account-cache.ts';

@@ -1,5 +1,6 @@
 import type { Db } from './open.ts';
 import type { AccountRow, AccountTokensRow } from './accounts.ts';
+import { forgetAccount } from './account-cache.ts';
 
 export interface LockedAccount {
   account: AccountRow;
@@ -27,8 +28,13 @@ export async function withLockedTokens<T>(
     const account = await handle.selectFrom('accounts').selectAll().where('id', '=', accountId).where('app_id', '=', appId).executeTakeFirst();
     return account ? { account, tokens } : undefined;
   };
-  if (!lock) return work(db, await read(db));
-  return db.transaction().execute(async (trx) => work(trx, await read(trx)));
+  try {
+    if (!lock) return await work(db, await read(db));
+    return await db.transaction().execute(async (trx) => work(trx, await read(trx)));
+  } finally {
+    // what `work` wrote is committed (or rolled back) only now
+    forgetAccount(accountId);
+  }
 }
 
 export interface RefreshedTokens {
@@ -70,6 +76,7 @@ export async function saveRefreshedTokens(
     .where('account_id', '=', accountId)
     .where('version', '=', expectedVersion)
     .executeTakeFirst();
+  forgetAccount(accountId);
   if (Number(result.numUpdatedRows) !== 1) return false;
   await db
     .updateTable('accounts')
@@ -91,6 +98,7 @@ export async function recordRefreshFailure(
     .set({ refresh_failures: failure.failures, refresh_retry_at: failure.retryAt, refresh_error: failure.error, updated_at: failure.now })
     .where('account_id', '=', accountId)
     .execute();
+  forgetAccount(accountId);
 }
 
 /** The provider refused the grant: the account waits for a reconnect, no more refresh attempts. */
@@ -106,6 +114,7 @@ export async function markNeedsReauth(db: Db, accountId: string, error: string, 
     .where('id', '=', accountId)
     .where('status', '=', 'active')
     .execute();
+  forgetAccount(accountId);
 }
 
 
