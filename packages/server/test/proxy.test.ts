@@ -161,6 +161,30 @@ describe.each(STORE_KINDS)('provider proxy on %s', (kind) => {
     expect(JSON.parse(second.text).bytes).toBe(big.length);
   });
 
+  it('a chunked answer: whole in one piece when it arrived at once, streamed when it comes slowly or is large, 502 when it breaks off', async () => {
+    const app = await newApp();
+    const account = await connect(app);
+    const auth = { authorization: `Bearer ${app.key}` };
+    const expected = (parts: number, size: number) => Array.from({ length: parts }, (_, i) => String.fromCharCode(97 + (i % 26)).repeat(size)).join('');
+    const small = await send(proxyUrl(account.id, 'chunked?parts=3&size=10'), 'GET', auth);
+    expect(small.status).toBe(200);
+    expect(small.text).toBe(expected(3, 10));
+    expect(small.headers['content-length']).toBe('30');
+    const slow = await send(proxyUrl(account.id, 'chunked?parts=3&size=10&gapMs=30'), 'GET', auth);
+    expect(slow.status).toBe(200);
+    expect(slow.text).toBe(expected(3, 10));
+    expect(slow.headers['transfer-encoding']).toBe('chunked');
+    const large = await send(proxyUrl(account.id, 'chunked?parts=20&size=8192'), 'GET', auth);
+    expect(large.status).toBe(200);
+    expect(large.text).toBe(expected(20, 8192));
+    // broken off: a 502 when it broke before anything went to the caller, else the caller's answer is cut too
+    const cut = await send(proxyUrl(account.id, 'chunked?parts=3&size=10&cut'), 'GET', auth).then(
+      (answer) => `${answer.status} ${answer.status === 502 ? JSON.parse(answer.text).error : answer.text}`,
+      (err: Error) => err.message,
+    );
+    expect(['502 upstream_error', 'aborted']).toContain(cut);
+  });
+
   it('429 passes through with Retry-After', async () => {
     const app = await newApp();
     const account = await connect(app);

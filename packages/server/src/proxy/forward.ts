@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, request, type Dispatcher } from 'undici';
 import { accountAccess, freshAccessToken, type FreshToken } from '../accounts/index.ts';
@@ -53,13 +53,62 @@ export interface ProxyResponse {
 /**
  * An answer with a Content-Length up to REPLAY_LIMIT_BYTES is read whole, so the caller gets
  * headers and body in one write instead of a write per chunk plus one to end: on small API
- * answers that was a large part of a proxied call's cost. Anything else streams as it comes.
+ * answers that was a large part of a proxied call's cost. So is a chunked answer that has
+ * arrived whole by the next turn of the event loop (see arrivedWhole). Anything else streams.
  */
-async function smallBodyInMemory(sent: Dispatcher.ResponseData): Promise<Readable | Buffer> {
+async function smallBodyInMemory(sent: Dispatcher.ResponseData, method: string): Promise<Readable | Buffer> {
   const declared = sent.headers['content-length'];
+  if (declared === undefined) {
+    const type = sent.headers['content-type'];
+    const bodiless = method === 'HEAD' || sent.statusCode === 204 || sent.statusCode === 304;
+    const events = typeof type === 'string' && type.toLowerCase().startsWith('text/event-stream');
+    return bodiless || events ? sent.body : arrivedWhole(sent.body);
+  }
   const length = typeof declared === 'string' && /^\d{1,9}$/.test(declared) ? Number(declared) : NaN;
   if (!(length <= REPLAY_LIMIT_BYTES) || sent.headers['transfer-encoding'] !== undefined) return sent.body;
   return Buffer.from(await sent.body.arrayBuffer());
+}
+
+/**
+ * A body of unknown length that ends, within REPLAY_LIMIT_BYTES, before the next turn of the
+ * event loop (a small chunked answer comes in one read) as one Buffer; otherwise a stream of
+ * what came so far and the rest, delayed by at most that one turn. A body that breaks off
+ * before that is the provider's error (502), since nothing has been sent to the caller yet.
+ */
+function arrivedWhole(body: Readable): Promise<Readable | Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const stop = () => {
+      clearImmediate(turn);
+      body.off('data', onData).off('end', onEnd).off('error', onError);
+    };
+    const asStream = () => {
+      stop();
+      body.pause();
+      resolve(chunks.length === 0 ? body : Readable.from(concat(chunks, body), { objectMode: false }));
+    };
+    const onData = (chunk: Buffer) => {
+      chunks.push(chunk);
+      size += chunk.length;
+      if (size > REPLAY_LIMIT_BYTES) asStream();
+    };
+    const onEnd = () => {
+      stop();
+      resolve(Buffer.concat(chunks, size));
+    };
+    const onError = (err: Error) => {
+      stop();
+      reject(new GatehouseError(ErrorCode.upstreamError, "the provider's answer broke off", { cause: err }));
+    };
+    const turn = setImmediate(asStream);
+    body.on('data', onData).once('end', onEnd).once('error', onError);
+  });
+}
+
+async function* concat(first: Buffer[], rest: Readable): AsyncGenerator<Buffer> {
+  yield* first;
+  for await (const chunk of rest) yield chunk as Buffer;
 }
 
 /**
@@ -112,7 +161,7 @@ export async function proxyCall(services: Services, call: ProxyCall): Promise<Pr
       }
     }
     if (!('statusCode' in sent)) throw sent.error;
-    return { status: sent.statusCode, headers: callerResponseHeaders(sent.headers), body: await smallBodyInMemory(sent) };
+    return { status: sent.statusCode, headers: callerResponseHeaders(sent.headers), body: await smallBodyInMemory(sent, call.method) };
   }
 }
 

@@ -136,6 +136,24 @@ export async function startApiUpstream(): Promise<ApiUpstream> {
       };
       return pump();
     }
+    if (route === '/chunked') {
+      // no Content-Length: `parts` chunks of `size` bytes, `gapMs` apart; `cut` drops the connection after the first
+      const parts = Number(url.searchParams.get('parts') ?? 2);
+      const size = Number(url.searchParams.get('size') ?? 10);
+      const gapMs = Number(url.searchParams.get('gapMs') ?? 0);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const part = (i: number) => Buffer.alloc(size, 97 + (i % 26));
+      res.write(part(0));
+      if (url.searchParams.has('cut')) return void res.destroy();
+      let i = 1;
+      const next = () => {
+        if (i >= parts) return void res.end();
+        res.write(part(i++));
+        if (gapMs > 0) setTimeout(next, gapMs);
+        else next();
+      };
+      return gapMs > 0 ? void setTimeout(next, gapMs) : next();
+    }
     if (route === '/page') {
       res.writeHead(200, { 'content-type': 'text/html', 'content-security-policy': "script-src 'unsafe-inline'", 'clear-site-data': '"*"' });
       return res.end('<script>document.title = "provider page"</script>');
