@@ -142,11 +142,18 @@ export async function dropEnv(env: GatehouseEnv): Promise<void> {
   rmSync(env.dataDir, { recursive: true, force: true });
 }
 
+/**
+ * V8 flags `gatehouse serve` runs with in the Docker image and `npm start` (README, Memory): a
+ * 4 MB semi-space keeps V8's young generation small (peak RSS about 50 MB lower under load, no
+ * measurable cost in requests per second).
+ */
+export const GATEHOUSE_NODE_ARGS = ['--max-semi-space-size=4'];
+
 /** `gatehouse serve` as a separate process on the server core. */
 export function startGatehouse(name: string, env: GatehouseEnv, options: { nodeArgs?: string[]; extraEnv?: Record<string, string> } = {}): Promise<Service> {
   return startNode(name, GATEHOUSE_BIN, {
     env: gatehouseEnv(env, options.extraEnv),
-    nodeArgs: options.nodeArgs ?? [],
+    nodeArgs: [...GATEHOUSE_NODE_ARGS, ...(options.nodeArgs ?? [])],
     scriptArgs: ['serve'],
     probePath: '/healthz',
   });
