@@ -6,7 +6,7 @@ import { proxyCases, proxyPath, refreshStorm, startForwarder } from './lib/cases
 import { BENCH_PROVIDER, benchProvidersDir, seedIntegration, startUpstream } from './lib/upstream.ts';
 import { closeGrown, growthCases, grownGatehouse, type GrownGatehouse } from './lib/cases-growth.ts';
 import { gatehouseRss, gatehouses, log, settingsFor } from './lib/context.ts';
-import { GATEHOUSE_SETTINGS, postgresAvailable } from './lib/gatehouse.ts';
+import { GATEHOUSE_NODE_ARGS, GATEHOUSE_SETTINGS, postgresAvailable } from './lib/gatehouse.ts';
 import { LOAD_GENERATOR } from './lib/load.ts';
 import { HAS_TASKSET, LOAD_CPUS, PRIORITY_NOTE, SERVER_CPUS } from './lib/processes.ts';
 import { formatTable, judge, type CaseResult } from './lib/table.ts';
