@@ -59,14 +59,18 @@ export async function buildExample(config: ExampleConfig): Promise<FastifyInstan
   const sessions = new Sessions(config.publicUrl.startsWith('https:'));
   // The popup variant runs as the public app: the browser holds the token, the backend verifies it.
   const popupSdk = new Gatehouse({ baseUrl: config.gatehouseUrl, clientId: config.popup.clientId });
-  const serverSdk = config.serverFlow
-    ? new Gatehouse({
-        baseUrl: config.gatehouseUrl,
-        clientId: config.serverFlow.clientId,
-        clientSecret: config.serverFlow.clientSecret,
-        redirectUri: `${config.publicUrl}${SERVER_FLOW_CALLBACK}`,
-      })
-    : undefined;
+  // The server flow runs as the confidential app; built on first use, so a test may set publicUrl after listening.
+  let serverSdk: Gatehouse | undefined;
+  const requireServerFlow = (): Gatehouse => {
+    if (!config.serverFlow) throw new PageError(404, 'The server flow is off', 'Start the example with a confidential app (EXAMPLE_SERVER_CLIENT_ID and EXAMPLE_SERVER_CLIENT_SECRET).');
+    serverSdk ??= new Gatehouse({
+      baseUrl: config.gatehouseUrl,
+      clientId: config.serverFlow.clientId,
+      clientSecret: config.serverFlow.clientSecret,
+      redirectUri: `${config.publicUrl}${SERVER_FLOW_CALLBACK}`,
+    });
+    return serverSdk;
+  };
   const assets = { js: asset('upload.js'), css: asset('style.css') };
 
   app.addHook('onSend', async (_request, reply) => {
@@ -111,7 +115,6 @@ export async function buildExample(config: ExampleConfig): Promise<FastifyInstan
 
   // ---- the server-flow variant ----
   const sessionOf = (request: FastifyRequest): Session | undefined => sessions.find(request.headers.cookie);
-  const requireServerFlow = () => serverSdk ?? (() => { throw new PageError(404, 'The server flow is off', 'Start the example with a confidential app (EXAMPLE_SERVER_CLIENT_ID and EXAMPLE_SERVER_CLIENT_SECRET).'); })();
   const checkCsrf = (session: Session | undefined, form: UploadForm | undefined): Session => {
     if (!session || !sameToken(form?.csrf, session.csrf)) throw new PageError(403, 'Your session has ended', 'Reload the page and try again.');
     return session;
