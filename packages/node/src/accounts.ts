@@ -119,5 +119,11 @@ export function proxyFetch(transport: Transport, accountId: string, credential: 
   const headers = new Headers(init.headers);
   headers.set('authorization', bearer(credential));
   const rest = path.replace(/^\/+/, '');
-  return transport.fetch(`${transport.baseUrl}${`/v1/accounts/${encodeURIComponent(accountId)}/proxy/`}${rest}`, { ...init, headers });
+  // a streamed body needs half-duplex in Node's fetch
+  const streamed = init.body instanceof ReadableStream || (typeof init.body === 'object' && init.body !== null && Symbol.asyncIterator in init.body);
+  return transport.fetch(`${transport.baseUrl}/v1/accounts/${encodeURIComponent(accountId)}/proxy/${rest}`, {
+    ...init,
+    headers,
+    ...(streamed ? ({ duplex: 'half' } as RequestInit) : {}),
+  });
 }
