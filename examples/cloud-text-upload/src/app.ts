@@ -32,7 +32,7 @@ class PageError extends Error {
 /** What the SDK's and the drive's errors mean for the person in front of the page. */
 function toPageError(err: unknown): PageError | undefined {
   if (err instanceof PageError) return err;
-  if (err instanceof DriveError) return new PageError(err.status >= 500 ? 502 : err.status, 'The drive refused the file', err.description);
+  if (err instanceof DriveError) return new PageError(err.status >= 500 ? 502 : err.status, 'The drive answered with an error', err.description);
   if (err instanceof AuthorizationResponseError) {
     return new PageError(400, err.error === 'access_denied' ? 'You did not allow the connection' : 'The connection failed', err.error_description ?? err.error);
   }
@@ -58,8 +58,9 @@ export async function buildExample(config: ExampleConfig): Promise<FastifyInstan
   const csp = contentSecurityPolicy(config.gatehouseUrl);
   const sessions = new Sessions(config.publicUrl.startsWith('https:'));
   // The popup variant runs as the public app: the browser holds the token, the backend verifies it.
-  const popupSdk = new Gatehouse({ baseUrl: config.gatehouseUrl, clientId: config.popup.clientId });
-  // The server flow runs as the confidential app; built on first use, so a test may set publicUrl after listening.
+  let popupSdk: Gatehouse | undefined;
+  const popupClient = (): Gatehouse => (popupSdk ??= new Gatehouse({ baseUrl: config.gatehouseUrl, clientId: config.popup.clientId }));
+  // The server flow runs as the confidential app. Both clients are built on first use, so a test may fill the config in after listening.
   let serverSdk: Gatehouse | undefined;
   const requireServerFlow = (): Gatehouse => {
     if (!config.serverFlow) throw new PageError(404, 'The server flow is off', 'Start the example with a confidential app (EXAMPLE_SERVER_CLIENT_ID and EXAMPLE_SERVER_CLIENT_SECRET).');
@@ -95,6 +96,7 @@ export async function buildExample(config: ExampleConfig): Promise<FastifyInstan
   };
 
   app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/favicon.ico', (_request, reply) => reply.code(204).send());
   app.get('/static/upload.js', (_request, reply) => reply.type('text/javascript; charset=utf-8').send(assets.js));
   app.get('/static/style.css', (_request, reply) => reply.type('text/css; charset=utf-8').send(assets.css));
 
@@ -106,8 +108,8 @@ export async function buildExample(config: ExampleConfig): Promise<FastifyInstan
     if (!token || !accountId) throw new PageError(400, 'Connect a drive first', 'The form carries no account: press "Connect your drive" and try again.');
     const { name, text } = uploadFields(request.body);
     // The seed's confused-deputy check: the token must be ours, and for the account the form names.
-    await popupSdk.verifyToken(token, { accountId });
-    const account = popupSdk.account(accountId, { accessToken: token });
+    await popupClient().verifyToken(token, { accountId });
+    const account = popupClient().account(accountId, { accessToken: token });
     await saveText(account, name, text);
     const files = await listFiles(account);
     return page(reply, savedPage({ name, account: { id: accountId }, files, back: '/' }));
