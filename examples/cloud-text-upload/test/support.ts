@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { expect } from 'vitest';
 import { startSandbox, type RunningSandbox } from '../../../sandbox/src/index.ts';
 import { createApp, type CreatedApp } from '../../../packages/server/src/authorization/index.ts';
-import { TestBrowser } from '../../../packages/server/test/support/browser.ts';
+import type { TestBrowser } from '../../../packages/server/test/support/browser.ts';
+import { signInThroughSandbox as signInAtSandbox, type SandboxLogin } from '../../../packages/server/test/support/sandbox.ts';
 import { integrate } from '../../../packages/server/test/support/fixtures.ts';
 import { startGatehouse, type RunningGatehouse } from '../../../packages/server/test/support/gatehouse.ts';
 import { recordSecret } from '../../../packages/server/test/support/secrets.ts';
@@ -69,33 +69,15 @@ export class DemoStack {
   fileText = (userId: string, name: string): string | undefined => this.sandbox.drives.files(userId).get(name)?.content.toString('utf8');
 }
 
-/**
- * A person at the sandbox: from a URL that leads to its login page, signs in and allows, then
- * follows redirects (through Gatehouse's callback) up to Gatehouse's consent page and answers it;
- * stops at the first URL `stopAt` matches (not requested).
- */
-export async function signInThroughSandbox(
+/** Signs in at the sandbox through the stack's Gatehouse (see the shared support). */
+export const signInThroughSandbox = (
   stack: DemoStack,
   browser: TestBrowser,
   start: string,
-  login: { login: string; password: string },
+  user: SandboxLogin,
   stopAt: (u: URL) => boolean,
   decision: 'allow' | 'deny' = 'allow',
-): Promise<URL> {
-  const toLogin = await browser.follow(start, {}, stopAt);
-  const loginPage = await toLogin.response!.text();
-  const uid = /action="\/interaction\/([^/]+)\/login"/.exec(loginPage)?.[1];
-  expect(uid, 'the sandbox login page').toBeDefined();
-  const consent = await browser.postForm(`${stack.sandbox.url}/interaction/${uid}/login`, login, stopAt);
-  const uid2 = /action="\/interaction\/([^/]+)\/confirm"/.exec(await consent.response!.text())![1]!;
-  const atGatehouseConsent = await browser.postForm(`${stack.sandbox.url}/interaction/${uid2}/confirm`, {}, stopAt);
-  const consentHtml = await atGatehouseConsent.response!.text();
-  const handle = /name="request" value="([^"]+)"/.exec(consentHtml)?.[1];
-  expect(handle, `Gatehouse's consent page (at ${atGatehouseConsent.url.href})`).toBeDefined();
-  const back = await browser.postForm(`${stack.gatehouse.url}/oauth/consent`, { request: handle!, decision }, stopAt);
-  expect(back.response).toBeUndefined();
-  return back.url;
-}
+): Promise<URL> => signInAtSandbox(browser, { sandbox: stack.sandbox.url, gatehouse: stack.gatehouse.url }, start, user, stopAt, decision);
 
 export const ALICE = { id: 'u-alice', login: 'alice', password: 'alice-demo', email: 'alice@sandbox.test' };
 export const BOB = { id: 'u-bob', login: 'bob', password: 'bob-demo', email: 'bob@sandbox.test' };
