@@ -6,6 +6,9 @@ import { ALICE, BOB, DemoStack } from './support.ts';
 
 // The real example in Debian's Chromium: the seed's popup page and the server-flow variant, end to
 // end through Gatehouse and the sandbox provider; the file is then checked in the sandbox itself.
+// A browser flow is a few seconds; on a loaded 2-core machine it can take longer than the default 30 s.
+const BROWSER_TEST_MS = 90_000;
+
 describe.each(STORE_KINDS)('cloud-text-upload in Chromium on %s', (kind) => {
   const stack = new DemoStack();
   let browser: Browser;
@@ -55,7 +58,7 @@ describe.each(STORE_KINDS)('cloud-text-upload in Chromium on %s', (kind) => {
     expect(stack.fileText(ALICE.id, 'from-chromium.txt')).toBe('Typed in a real browser');
     expect(errors).toEqual([]);
     await context.close();
-  });
+  }, BROWSER_TEST_MS);
 
   it('popup: the user denies at the consent page → access_denied, nothing connected', async () => {
     context = await browser.newContext();
@@ -68,7 +71,7 @@ describe.each(STORE_KINDS)('cloud-text-upload in Chromium on %s', (kind) => {
     expect(await page.isDisabled('#upload')).toBe(true);
     expect(await page.inputValue('#access_token')).toBe('');
     await context.close();
-  });
+  }, BROWSER_TEST_MS);
 
   it('server flow: Connect (redirect) → sandbox sign-in → consent → upload → the file is in the drive', async () => {
     context = await browser.newContext();
@@ -84,5 +87,5 @@ describe.each(STORE_KINDS)('cloud-text-upload in Chromium on %s', (kind) => {
     expect(await page.textContent('#listing')).toContain('server-flow.txt');
     expect(stack.fileText(BOB.id, 'server-flow.txt')).toBe('Saved by the server flow');
     await context.close();
-  });
+  }, BROWSER_TEST_MS);
 });
