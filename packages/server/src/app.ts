@@ -14,6 +14,7 @@ import {
   pageRoutes,
   sendError,
   v1Routes,
+  webhookRoutes,
 } from './http/index.ts';
 import type { Services } from './services.ts';
 
@@ -44,5 +45,6 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   await app.register(oauthRoutes(services));
   await app.register(authorizeRoutes(services));
   await app.register(v1Routes(services));
+  await app.register(webhookRoutes(services));
   return app;
 }

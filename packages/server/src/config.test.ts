@@ -35,7 +35,18 @@ describe('loadConfig', () => {
       trustProxy: false,
       rateLimits: DEFAULT_RATE_LIMITS,
       metricsToken: undefined,
+      refresher: { intervalMs: 60_000, keepAliveMs: 30 * 24 * 3600 * 1000, batchSize: 20 },
+      webhookPollMs: 1000,
+      upstreamTimeoutMs: 15_000,
     });
+  });
+
+  it('reads the refresher and webhook settings, refusing what is not a count', () => {
+    const config = loadConfig({ GATEHOUSE_REFRESH_INTERVAL_SECONDS: '0', GATEHOUSE_REFRESH_KEEPALIVE_DAYS: '7', GATEHOUSE_REFRESH_BATCH: '5', GATEHOUSE_WEBHOOK_POLL_MS: '250' }, '/srv');
+    expect(config.refresher).toEqual({ intervalMs: 0, keepAliveMs: 7 * 24 * 3600 * 1000, batchSize: 5 });
+    expect(config.webhookPollMs).toBe(250);
+    expect(() => loadConfig({ GATEHOUSE_REFRESH_INTERVAL_SECONDS: '1m' }, '/srv')).toThrow(/GATEHOUSE_REFRESH_INTERVAL_SECONDS/);
+    expect(() => loadConfig({ GATEHOUSE_REFRESH_BATCH: '0' }, '/srv')).toThrow(/GATEHOUSE_REFRESH_BATCH: "0" must be a whole number from 1 to 1000/);
   });
 
   it('reads the variables it is given', () => {

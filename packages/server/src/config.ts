@@ -21,6 +21,21 @@ export interface Config {
   rateLimits: RateLimits | null;
   /** When set, GET /metrics requires `Authorization: Bearer <this>`. */
   metricsToken: string | undefined;
+  /** The background refresher; intervalMs 0 turns it off. */
+  refresher: RefresherConfig;
+  /** How often an idle webhook worker looks for due deliveries. */
+  webhookPollMs: number;
+  /** Time limit of one call to a provider's OAuth endpoints (token, revocation, identity). */
+  upstreamTimeoutMs: number;
+}
+
+export interface RefresherConfig {
+  /** Pause between rounds (jittered ±20%); 0 = no background refresh. */
+  intervalMs: number;
+  /** A refresh token unused this long is exercised to keep it alive; 0 = never. */
+  keepAliveMs: number;
+  /** Accounts per round. */
+  batchSize: number;
 }
 
 /** Requests per minute allowed per client and per source IP; both apply. */
@@ -127,6 +142,22 @@ function parseMetricsToken(env: NodeJS.ProcessEnv): string | undefined {
   return raw;
 }
 
+function parseCount(env: NodeJS.ProcessEnv, variable: string, fallback: number, min: number, max: number): number {
+  const raw = env[variable]?.trim();
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!/^\d{1,9}$/.test(raw) || value < min || value > max) throw new ConfigError(variable, `"${raw}" must be a whole number from ${min} to ${max}`);
+  return value;
+}
+
+function parseRefresher(env: NodeJS.ProcessEnv): RefresherConfig {
+  return {
+    intervalMs: parseCount(env, 'GATEHOUSE_REFRESH_INTERVAL_SECONDS', 60, 0, 86_400) * 1000,
+    keepAliveMs: parseCount(env, 'GATEHOUSE_REFRESH_KEEPALIVE_DAYS', 30, 0, 3650) * 24 * 3600 * 1000,
+    batchSize: parseCount(env, 'GATEHOUSE_REFRESH_BATCH', 20, 1, 1000),
+  };
+}
+
 /** Reads and validates the configuration from the environment; throws ConfigError. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
   const mode: Mode = env.NODE_ENV === 'production' ? 'production' : 'development';
@@ -161,5 +192,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     trustProxy: trustProxy === 'true',
     rateLimits: parseRateLimits(env),
     metricsToken: parseMetricsToken(env),
+    refresher: parseRefresher(env),
+    webhookPollMs: parseCount(env, 'GATEHOUSE_WEBHOOK_POLL_MS', 1000, 50, 600_000),
+    upstreamTimeoutMs: parseCount(env, 'GATEHOUSE_UPSTREAM_TIMEOUT_MS', 15_000, 100, 600_000),
   };
 }

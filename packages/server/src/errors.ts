@@ -24,6 +24,8 @@ export const ErrorCode = {
   /** The provider refused the account's grant: the end user must reconnect it. */
   needsReauth: 'needs_reauth',
   serverError: 'server_error',
+  /** Gatehouse's own database cannot be reached right now (a restart, a failover): retry shortly. */
+  temporarilyUnavailable: 'temporarily_unavailable',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -3,7 +3,9 @@ import { buildApp } from './app.ts';
 import { openServices } from './boot.ts';
 import type { Config } from './config.ts';
 import { createLogger } from './logger.ts';
+import { startRefresher } from './accounts/index.ts';
 import { sweepExpired } from './store/index.ts';
+import { startWebhookWorker } from './webhooks/index.ts';
 
 export const SWEEP_INTERVAL_MS = 60_000;
 
@@ -16,8 +18,11 @@ export async function serve(config: Config): Promise<FastifyInstance> {
     sweepExpired(services.db, services.clock()).catch((err: unknown) => logger.warn({ err }, 'sweeping expired rows failed'));
   }, SWEEP_INTERVAL_MS);
   sweeper.unref();
+  const refresher = startRefresher(services);
+  const webhooks = startWebhookWorker(services, { pollMs: config.webhookPollMs });
   app.addHook('onClose', async () => {
     clearInterval(sweeper);
+    await Promise.all([refresher?.stop(), webhooks.stop()]);
     await services.store.close();
   });
   await app.listen({ port: config.port, host: config.host });

@@ -168,6 +168,32 @@ describe('gatehouse CLI', { timeout: 90_000 }, () => {
     expect(oneErrorLine(unknown)).toMatch(/no provider "nope"/);
   });
 
+  it('sets an app webhook, printing its secret once and storing it sealed; shows and disables it', async () => {
+    const set = await gatehouse(['apps', 'webhook', 'demo', '--url', 'http://127.0.0.1:9/hooks']);
+    expect(set.code, set.stderr).toBe(0);
+    const secret = /^secret: (ghwh_\S+)$/m.exec(set.stdout)?.[1] ?? '';
+    recordSecret(secret);
+    expect(secret).toMatch(/^ghwh_[A-Za-z0-9_-]{43}$/);
+    expect(set.stdout).toContain('Webhook set: http://127.0.0.1:9/hooks');
+    expect(rawDatabase()).not.toContain(secret);
+
+    const shown = await gatehouse(['apps', 'webhook', 'demo']);
+    expect(shown.stdout.trim()).toBe('Webhook: http://127.0.0.1:9/hooks');
+    expect(shown.stdout).not.toContain(secret);
+
+    const production = await gatehouse(['apps', 'webhook', 'demo', '--url', 'http://hooks.example.test/in'], {
+      NODE_ENV: 'production',
+      GATEHOUSE_SECRET_KEYS: `k1:${Buffer.alloc(32, 7).toString('base64')}`,
+      GATEHOUSE_BASE_URL: 'https://gatehouse.example.test',
+    });
+    expect(production.code).toBe(1);
+    expect(oneErrorLine(production)).toContain('must be https');
+
+    const off = await gatehouse(['apps', 'webhook', 'demo', '--disable']);
+    expect(off.stdout.trim()).toBe('No webhook is set.');
+    expect(oneErrorLine(await gatehouse(['apps', 'webhook', 'nope']))).toBe('gatehouse: no app "nope"');
+  });
+
   it('deletes the app', async () => {
     const deleted = await gatehouse(['apps', 'delete', 'demo']);
     expect(deleted.code, deleted.stderr).toBe(0);
@@ -183,7 +209,7 @@ describe('gatehouse CLI', { timeout: 90_000 }, () => {
     const env = { GATEHOUSE_DATABASE_URL: `sqlite:${tmp}/migrate.db` };
     const first = await gatehouse(['migrate'], env);
     expect(first.code, first.stderr).toBe(0);
-    expect(first.stdout).toMatch(/^Applied: 2026_11_22_001_core, 2026_11_22_002_authorization, 2026_11_22_003_authorization_requests, 2026_11_22_004_refresh_backoff$/m);
+    expect(first.stdout).toMatch(/^Applied: 2026_11_22_001_core, 2026_11_22_002_authorization, 2026_11_22_003_authorization_requests, 2026_11_22_004_refresh_backoff, 2026_11_23_006_webhooks$/m);
     const second = await gatehouse(['migrate'], env);
     expect(second.code, second.stderr).toBe(0);
     expect(second.stdout.trim()).toBe('The database is up to date.');

@@ -1,5 +1,6 @@
 import { refreshUpstream } from '../connect/index.ts';
 import { ErrorCode, fail, GatehouseError } from '../errors.ts';
+import { metricsFor } from '../metrics/index.ts';
 import type { Services } from '../services.ts';
 import {
   findAccount,
@@ -14,6 +15,7 @@ import {
   type Db,
 } from '../store/index.ts';
 import { newId } from '../vault/index.ts';
+import { emitForAccount } from './events.ts';
 import { toAccountView, type AccountView } from './views.ts';
 
 export const DEFAULT_REFRESH_MARGIN_SECONDS = 5 * 60;
@@ -85,14 +87,17 @@ async function refreshLocked(services: Services, appId: string, accountId: strin
     }
     if (!tokens.refresh_token_sealed) {
       if (notExpired(tokens, now)) return { token: opened(services, tokens) };
-      await markNeedsReauth(db, account.id, 'the token expired and the provider gave no refresh token', now);
+      const reason = 'the token expired and the provider gave no refresh token';
+      await markNeedsReauth(db, account.id, reason, now);
       await auditNeedsReauth(db, account, now);
+      await emitForAccount(db, appId, account.id, 'account.refresh_failed', now, { reason: 'needs_reauth', error: reason });
       return { error: needsReauthError() };
     }
     const refreshToken = services.vault.open(tokens.refresh_token_sealed, { table: 'account_tokens', id: account.id, field: 'refresh_token' });
     // through the locked connection: a second pool connection per refresh could exhaust the pool
     const result = await refreshUpstream({ ...services, db }, account, refreshToken, { timeoutMs: options.timeoutMs });
     const after = services.clock();
+    metricsFor(services).refresh.inc({ outcome: result.ok ? 'success' : result.kind });
     if (result.ok) {
       const seal = (value: string | undefined, field: string) =>
         value ? services.vault.seal(value, { table: 'account_tokens', id: account.id, field }) : null;
@@ -118,12 +123,16 @@ async function refreshLocked(services: Services, appId: string, accountId: strin
           ? { token: opened(services, current as AccountTokensRow & { access_token_sealed: string }) }
           : { error: needsReauthError() };
       }
+      if (tokens.refresh_failures > 0) {
+        await emitForAccount(db, appId, account.id, 'account.recovered', after, { reason: 'refreshed', previous_failures: tokens.refresh_failures });
+      }
       return { token: { accessToken: result.tokens.access_token, expiresAt } };
     }
     services.logger.warn({ account: account.id, provider: account.provider, kind: result.kind, reason: result.description }, 'upstream refresh failed');
     if (result.kind === 'invalid_grant') {
       await markNeedsReauth(db, account.id, result.description, after);
       await auditNeedsReauth(db, account, after);
+      await emitForAccount(db, appId, account.id, 'account.refresh_failed', after, { reason: 'needs_reauth', error: result.description });
       return { error: needsReauthError() };
     }
     const failures = tokens.refresh_failures + 1;
@@ -133,6 +142,14 @@ async function refreshLocked(services: Services, appId: string, accountId: strin
     );
     const failure = { failures, retryAt: after + cooldown, error: result.description, now: after };
     await recordRefreshFailure(db, account.id, failure);
+    // once when the account enters backoff, not at every further attempt
+    if (failures === 1) {
+      await emitForAccount(db, appId, account.id, 'account.refresh_failed', after, {
+        reason: 'transient',
+        error: result.description,
+        retry_at: new Date(failure.retryAt).toISOString(),
+      });
+    }
     // the old token is kept: while it has not expired, the caller can still use it
     if (!options.force && notExpired(tokens, after)) return { token: opened(services, tokens) };
     return { error: backoffError({ refresh_error: failure.error, refresh_retry_at: failure.retryAt }) };

@@ -4,6 +4,7 @@ import { ErrorCode, fail, GatehouseError } from '../errors.ts';
 import type { Services } from '../services.ts';
 import { recordAudit, toJson, upsertAccount } from '../store/index.ts';
 import { newId } from '../vault/index.ts';
+import { emitConnected } from './events.ts';
 import { toAccountView, type AccountView } from './views.ts';
 
 export interface ImportAccountInput {
@@ -80,6 +81,7 @@ export async function importAccount(
       expires_at: expiresAt,
     }),
     now,
+    within: (trx, saved) => emitConnected(trx, saved, now),
   });
   await recordAudit(services.db, {
     id: newId('aud'),

@@ -10,3 +10,5 @@ export {
   type FreshToken,
   type FreshTokenOptions,
 } from './fresh-token.ts';
+export { completeConnect, emitAccountEvent } from './events.ts';
+export { startRefresher, refreshDueAccounts, REFRESHER_BATCH, type RefresherOptions } from './refresher.ts';

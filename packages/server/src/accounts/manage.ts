@@ -13,6 +13,7 @@ import {
   type AccountStatus,
 } from '../store/index.ts';
 import { newId } from '../vault/index.ts';
+import { emitAccountEvent } from './events.ts';
 import { toAccountView, type AccountView } from './views.ts';
 
 export const PAGE_SIZE_MAX = 100;
@@ -95,7 +96,10 @@ export async function releaseAccount(
   const tokens = await findTokens(services.db, row.id);
   const revocation = await revokeUpstream(services, row, tokens);
   const now = services.clock();
-  const wiped = await wipeAccountTokens(services.db, appId, row.id, now);
+  // a second release of a released account changes nothing: no second event
+  const wiped = await wipeAccountTokens(services.db, appId, row.id, now, async (trx, revoked) => {
+    if (row.status !== 'revoked') await emitAccountEvent(trx, 'account.revoked', revoked, now, { upstream_revocation: revocation });
+  });
   await recordAudit(services.db, {
     id: newId('aud'),
     appId,

@@ -1,5 +1,7 @@
 import { Command } from 'commander';
+import { ErrorCode, fail } from '../errors.ts';
 import { createApp, deleteApp, listApps } from '../authorization/index.ts';
+import { appIdOf, disableWebhook, getWebhook, setWebhook } from '../webhooks/index.ts';
 import { print, printJson, splitScopes, withServices } from './context.ts';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -55,5 +57,31 @@ export function appsCommand(): Command {
       const deleted = await withServices((s) => deleteApp(s, app));
       print(`Deleted app "${deleted.name}" (${deleted.id}).`);
     });
+  apps
+    .command('webhook <app>')
+    .description("set, show or turn off an app's webhook (by client_id or name); a new URL gets a new secret, printed once")
+    .option('--url <url>', 'where events are POSTed (https; http only in development)')
+    .option('--disable', 'turn the webhook off (pending deliveries are given up)')
+    .option('--json', 'print JSON')
+    .action(async (app: string, opts) => {
+      if (opts.url && opts.disable) fail(ErrorCode.invalidRequest, 'use either --url or --disable');
+      const result = await withServices(async (s) => {
+        const appId = await appIdOf(s, app);
+        if (opts.url) return { set: await setWebhook(s, appId, opts.url as string) };
+        if (opts.disable) return { view: await disableWebhook(s, appId) };
+        return { view: await getWebhook(s, appId) };
+      });
+      if (opts.json) return printJson(result.set ?? result.view);
+      if (result.set) {
+        print(`Webhook set: ${result.set.url}`);
+        print(`secret: ${result.set.secret}`);
+        print();
+        print('The secret is shown only now: verify each delivery\'s Gatehouse-Signature with it.');
+        return;
+      }
+      const view = result.view!;
+      print(view.enabled ? `Webhook: ${view.url}` : 'No webhook is set.');
+    });
   return apps;
 }
+

@@ -14,6 +14,7 @@ import {
   type AccountRow,
   type ConnectFlowRow,
   type SealedTokens,
+  type UpsertAccountInput,
 } from '../store/index.ts';
 import { hashToken, newId, randomValue, type Vault } from '../vault/index.ts';
 import { readIdentity } from './identity.ts';
@@ -87,6 +88,11 @@ export async function startConnect(services: Services, input: StartConnectInput)
   return { url: url.href };
 }
 
+export interface FinishConnectOptions {
+  /** Runs in the transaction that saves the account (the caller's events commit with it). */
+  within?: UpsertAccountInput['within'];
+}
+
 export interface ConnectResult {
   account: AccountRow;
   created: boolean;
@@ -113,13 +119,13 @@ function sealer(vault: Vault, tokens: oauth.TokenEndpointResponse) {
  * response, code exchange and ID token are validated by oauth4webapi, the identity is read and
  * the account upserted with its tokens sealed. Any failure creates nothing.
  */
-export async function finishConnect(services: Services, callback: URLSearchParams): Promise<ConnectResult> {
+export async function finishConnect(services: Services, callback: URLSearchParams, options: FinishConnectOptions = {}): Promise<ConnectResult> {
   const { db } = services;
   const state = callback.get('state');
   if (!state) fail(ErrorCode.invalidState, 'the provider came back without a state');
   const flow = (await takeFlow(db, hashToken(state!))) ?? fail(ErrorCode.invalidState, 'this sign-in link is unknown or was already used');
   try {
-    return await completeFlow(services, flow, state!, callback);
+    return await completeFlow(services, flow, state!, callback, options);
   } catch (err) {
     // the caller may resume its own flow with the failure (e.g. answer the app that started it)
     if (err instanceof GatehouseError) throw new ConnectFlowError(err, fromJson(flow.context, null));
@@ -137,7 +143,13 @@ export class ConnectFlowError extends GatehouseError {
   }
 }
 
-async function completeFlow(services: Services, flow: ConnectFlowRow, state: string, callback: URLSearchParams): Promise<ConnectResult> {
+async function completeFlow(
+  services: Services,
+  flow: ConnectFlowRow,
+  state: string,
+  callback: URLSearchParams,
+  options: FinishConnectOptions,
+): Promise<ConnectResult> {
   const { db, vault, clock, config } = services;
   const now = clock();
   if (flow.expires_at <= now) fail(ErrorCode.invalidState, 'this sign-in took longer than 10 minutes and expired');
@@ -189,6 +201,7 @@ async function completeFlow(services: Services, flow: ConnectFlowRow, state: str
     template_values: flow.template_values,
     sealTokens: (id) => ({ ...seal(id), expires_at: expiresAt }),
     now,
+    within: options.within,
   });
   await recordAudit(db, {
     id: newId('aud'),

@@ -1,4 +1,4 @@
-export { startConnect, finishConnect, ConnectFlowError, CALLBACK_PATH, FLOW_TTL_MS, type StartConnectInput, type ConnectResult } from './flow.ts';
+export { startConnect, finishConnect, ConnectFlowError, CALLBACK_PATH, FLOW_TTL_MS, type StartConnectInput, type ConnectResult, type FinishConnectOptions } from './flow.ts';
 export { setIntegration, listAppIntegrations, type SetIntegrationInput, type IntegrationView } from './integrations.ts';
 export { revokeUpstream, type UpstreamRevocation } from './revoke.ts';
 export { readIdentity, readPath, type Identity } from './identity.ts';

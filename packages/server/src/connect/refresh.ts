@@ -34,7 +34,7 @@ export async function refreshUpstream(
   const { as } = upstream.server;
   const requestOptions = {
     ...upstream.requestOptions(),
-    signal: AbortSignal.timeout(options.timeoutMs ?? UPSTREAM_TIMEOUT_MS),
+    signal: AbortSignal.timeout(options.timeoutMs ?? services.config.upstreamTimeoutMs ?? UPSTREAM_TIMEOUT_MS),
   };
   try {
     const response = await oauth.refreshTokenGrantRequest(as, upstream.client, upstream.clientAuth, refreshToken, requestOptions);

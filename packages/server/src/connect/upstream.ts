@@ -58,7 +58,7 @@ export async function upstreamFor(
     server,
     client: { client_id: integration.client_id },
     clientAuth,
-    requestOptions: () => ({ signal: AbortSignal.timeout(UPSTREAM_TIMEOUT_MS), [oauth.allowInsecureRequests]: allowInsecure }),
+    requestOptions: () => ({ signal: AbortSignal.timeout(services.config.upstreamTimeoutMs ?? UPSTREAM_TIMEOUT_MS), [oauth.allowInsecureRequests]: allowInsecure }),
   };
 }
 

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { abandonAuthorization, attachAccount, authorizationRequestOf, endUserOfSession } from '../authorization/index.ts';
-import { ConnectFlowError, finishConnect, startConnect, CALLBACK_PATH } from '../connect/index.ts';
+import { completeConnect } from '../accounts/index.ts';
+import { ConnectFlowError, startConnect, CALLBACK_PATH } from '../connect/index.ts';
 import { connectedPage } from '../pages/index.ts';
 import type { Services } from '../services.ts';
 import { ConnectParams, ConnectQuery } from './schemas.ts';
@@ -10,7 +11,7 @@ export function connectRoutes(services: Services): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get(CALLBACK_PATH, { config: { page: true } }, async (request, reply) => {
       const query = new URLSearchParams(request.url.slice(request.url.indexOf('?') + 1 || request.url.length));
-      const result = await finishConnect(services, query).catch(async (err: unknown) => {
+      const result = await completeConnect(services, query).catch(async (err: unknown) => {
         // a failed upstream sign-in started by /oauth/authorize is answered to the app, not shown here
         const pending = err instanceof ConnectFlowError ? authorizationRequestOf(err.context) : undefined;
         const url = pending ? await abandonAuthorization(services, pending, err as ConnectFlowError) : undefined;

@@ -3,6 +3,10 @@ import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { ErrorCode, GatehouseError } from '../errors.ts';
 import { errorPage } from '../pages/index.ts';
+import { isDatabaseUnavailable } from '../store/index.ts';
+
+/** Seconds a client is asked to wait when the database is unavailable. */
+const UNAVAILABLE_RETRY_AFTER_S = 2;
 
 const STATUS: Record<ErrorCode, number> = {
   invalid_request: 400,
@@ -24,6 +28,7 @@ const STATUS: Record<ErrorCode, number> = {
   upstream_backoff: 424,
   needs_reauth: 409,
   server_error: 500,
+  temporarily_unavailable: 503,
 };
 
 export const statusOf = (code: ErrorCode): number => STATUS[code];
@@ -66,6 +71,13 @@ export function installErrorHandler(app: FastifyInstance): void {
       description = err.message;
       status = err.statusCode === 404 ? 404 : err.statusCode === 413 ? 413 : err.statusCode === 415 ? 415 : 400;
       request.log.info({ ref: reference, error: code, status }, 'bad request');
+    } else if (isDatabaseUnavailable(err)) {
+      // not a bug: the database restarts or fails over; a clear 503 beats a stack trace or a hang
+      code = ErrorCode.temporarilyUnavailable;
+      description = `the service is briefly unavailable; retry in a few seconds (reference ${reference})`;
+      status = 503;
+      reply.header('retry-after', String(UNAVAILABLE_RETRY_AFTER_S));
+      request.log.warn({ ref: reference, reason: (err as { code?: string }).code ?? err.message }, 'database unavailable');
     } else {
       code = ErrorCode.serverError;
       description = `something went wrong on our side (reference ${reference})`;

@@ -7,3 +7,4 @@ export { installSecurityHeaders } from './security.ts';
 export { authorizeRoutes } from './authorize.ts';
 export { installRateLimits, rateLimitGroupOf } from './limits.ts';
 export { installMetrics, METRICS_PATH } from './metrics.ts';
+export { webhookRoutes } from './webhooks.ts';

@@ -86,3 +86,44 @@ export const AuditPageSchema = Type.Object({
   ),
   next_cursor: Type.Union([Type.String(), Type.Null()]),
 });
+
+export const WebhookBody = Type.Object({ url: Type.String({ minLength: 1, maxLength: 2048 }) }, { additionalProperties: false });
+
+export const WebhookSchema = Type.Object({
+  url: Type.Union([Type.String(), Type.Null()]),
+  enabled: Type.Boolean(),
+  created_at: Type.Union([Type.String(), Type.Null()]),
+  updated_at: Type.Union([Type.String(), Type.Null()]),
+});
+
+export const WebhookSecretSchema = Type.Object({ url: Type.String(), secret: Type.String() });
+
+const DeliveryStatus = Type.Union([Type.Literal('pending'), Type.Literal('delivered'), Type.Literal('dead')]);
+const nullable = <T extends ReturnType<typeof Type.String> | ReturnType<typeof Type.Integer>>(schema: T) => Type.Union([schema, Type.Null()]);
+
+export const DeliveryPageSchema = Type.Object({
+  data: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      event_id: Type.String(),
+      event_type: Type.String(),
+      status: DeliveryStatus,
+      attempts: Type.Integer(),
+      next_attempt_at: nullable(Type.String()),
+      last_status: nullable(Type.Integer()),
+      last_error: nullable(Type.String()),
+      delivered_at: nullable(Type.String()),
+      created_at: Type.String(),
+    }),
+  ),
+  next_cursor: Type.Union([Type.String(), Type.Null()]),
+});
+
+export const DeliveriesQuery = Type.Object(
+  {
+    status: Type.Optional(DeliveryStatus),
+    cursor: Type.Optional(Type.String({ maxLength: 200 })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200 })),
+  },
+  { additionalProperties: false },
+);

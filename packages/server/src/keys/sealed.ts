@@ -31,6 +31,7 @@ export const SEALED_TABLES: readonly SealedTable[] = [
     ],
   },
   { table: 'connect_flows', pk: 'id', columns: [{ column: 'code_verifier_sealed', field: 'code_verifier' }] },
+  { table: 'webhook_endpoints', pk: 'app_id', columns: [{ column: 'secret_sealed', field: 'secret' }] },
 ];
 
 /** The store seen through table and column names known only at run time. */

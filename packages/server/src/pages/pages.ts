@@ -9,6 +9,7 @@ const ADVICE: Record<string, { title: string; next: string }> = {
   },
   upstream_error: { title: 'The provider did not complete the sign-in', next: 'Go back to the app and try again; if it keeps failing, tell the app’s support the reference below.' },
   upstream_unavailable: { title: 'The provider could not be reached', next: 'Try again in a few minutes.' },
+  temporarily_unavailable: { title: 'Briefly unavailable', next: 'Try again in a few seconds.' },
   invalid_request: { title: 'This request is not valid', next: 'Go back to the app and start again from there.' },
   not_found: { title: 'Not found', next: 'Check the address, or go back to the app.' },
 };

@@ -20,13 +20,22 @@ export interface UpsertAccountInput {
   /** Seals the tokens for the account id finally used (the AAD names the row). */
   sealTokens(accountId: string): SealedTokens;
   now: number;
+  /** Runs in the same transaction once the account is saved (e.g. to queue its webhook event). */
+  within?: ((trx: Db, saved: UpsertedAccount) => Promise<void>) | undefined;
+}
+
+export interface UpsertedAccount {
+  account: AccountRow;
+  created: boolean;
+  /** The status before this upsert; null when it created the account. */
+  previousStatus: AccountStatus | null;
 }
 
 /**
  * Stores a connected account: the same (app, provider, upstream subject) updates the existing
  * row instead of duplicating it. Returns the row and whether it was created.
  */
-export async function upsertAccount(db: Db, input: UpsertAccountInput): Promise<{ account: AccountRow; created: boolean }> {
+export async function upsertAccount(db: Db, input: UpsertAccountInput): Promise<UpsertedAccount> {
   return db.transaction().execute(async (trx) => {
     const existing = await trx
       .selectFrom('accounts')
@@ -86,7 +95,9 @@ export async function upsertAccount(db: Db, input: UpsertAccountInput): Promise<
         })),
       )
       .execute();
-    return { account, created: !existing };
+    const saved = { account, created: !existing, previousStatus: existing?.status ?? null };
+    await input.within?.(trx, saved);
+    return saved;
   });
 }
 
@@ -134,16 +145,27 @@ export async function findTokens(db: Db, accountId: string): Promise<AccountToke
   return db.selectFrom('account_tokens').selectAll().where('account_id', '=', accountId).executeTakeFirst();
 }
 
-/** Erases the sealed upstream tokens of an account and marks it revoked, in one transaction. */
-export async function wipeAccountTokens(db: Db, appId: string, id: string, now: number): Promise<AccountRow | undefined> {
+/**
+ * Erases the sealed upstream tokens of an account and marks it revoked, in one transaction
+ * (`within` runs in it too, with the revoked row).
+ */
+export async function wipeAccountTokens(
+  db: Db,
+  appId: string,
+  id: string,
+  now: number,
+  within?: (trx: Db, account: AccountRow) => Promise<void>,
+): Promise<AccountRow | undefined> {
   return db.transaction().execute(async (trx) => {
     await trx.deleteFrom('account_tokens').where('account_id', '=', id).execute();
-    return trx
+    const account = await trx
       .updateTable('accounts')
       .set({ status: 'revoked', updated_at: now })
       .where('id', '=', id)
       .where('app_id', '=', appId)
       .returningAll()
       .executeTakeFirst();
+    if (account) await within?.(trx, account);
+    return account;
   });
 }

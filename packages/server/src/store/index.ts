@@ -1,4 +1,4 @@
-export { openStore, migrateToLatest, migrationsCurrent, ping, MigrationError, type Store, type StoreTarget, type Db } from './open.ts';
+export { openStore, migrateToLatest, migrationsCurrent, ping, isDatabaseUnavailable, MigrationError, type Store, type StoreTarget, type Db } from './open.ts';
 export type * from './schema.ts';
 export { toJson, fromJson } from './json.ts';
 export * from './apps.ts';
@@ -8,3 +8,5 @@ export * from './flows.ts';
 export * from './audit.ts';
 export * from './sweep.ts';
 export * from './refresh.ts';
+export * from './webhooks.ts';
+export * from './locks.ts';

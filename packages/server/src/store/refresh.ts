@@ -108,3 +108,36 @@ export async function markNeedsReauth(db: Db, accountId: string, error: string, 
     .execute();
 }
 
+
+export interface DueAccount {
+  account_id: string;
+  app_id: string;
+  provider: string;
+  expires_at: number | null;
+  updated_at: number;
+}
+
+/**
+ * Active accounts with a refresh token, not in backoff, whose access token expires before
+ * `expiringBefore` or whose tokens were last renewed before `idleBefore` (null: no keep-alive);
+ * soonest expiry first.
+ */
+export async function dueForRefresh(
+  db: Db,
+  options: { now: number; expiringBefore: number; idleBefore: number | null; limit: number },
+): Promise<DueAccount[]> {
+  return db
+    .selectFrom('account_tokens as t')
+    .innerJoin('accounts as a', 'a.id', 't.account_id')
+    .select(['t.account_id', 'a.app_id', 'a.provider', 't.expires_at', 't.updated_at'])
+    .where('a.status', '=', 'active')
+    .where('t.refresh_token_sealed', 'is not', null)
+    .where((eb) => eb.or([eb('t.refresh_retry_at', 'is', null), eb('t.refresh_retry_at', '<=', options.now)]))
+    .where((eb) => {
+      const expiring = eb.and([eb('t.expires_at', 'is not', null), eb('t.expires_at', '<=', options.expiringBefore)]);
+      return options.idleBefore === null ? expiring : eb.or([expiring, eb('t.updated_at', '<=', options.idleBefore)]);
+    })
+    .orderBy('t.expires_at')
+    .limit(options.limit)
+    .execute();
+}

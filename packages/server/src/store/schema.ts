@@ -173,6 +173,32 @@ export interface AuthorizationRequestsTable {
   created_at: Millis;
 }
 
+export interface WebhookEndpointsTable {
+  app_id: string;
+  url: string;
+  secret_sealed: string;
+  created_at: Millis;
+  updated_at: Millis;
+}
+
+export type WebhookDeliveryStatus = 'pending' | 'delivered' | 'dead';
+
+export interface WebhookDeliveriesTable {
+  id: string; // whd_…, sent as Gatehouse-Delivery
+  app_id: string;
+  event_id: string; // evt_…, the body's id
+  event_type: string;
+  payload: string; // the exact JSON body sent (the account's API view: never a token)
+  status: WebhookDeliveryStatus;
+  attempts: Generated<number>;
+  /** When the next attempt is due; while an attempt runs, the end of its lease. */
+  next_attempt_at: Millis;
+  last_status: number | null;
+  last_error: string | null;
+  delivered_at: Millis | null;
+  created_at: Millis;
+}
+
 export interface Database {
   apps: AppsTable;
   app_secrets: AppSecretsTable;
@@ -188,4 +214,6 @@ export interface Database {
   refresh_tokens: RefreshTokensTable;
   authorization_codes: AuthorizationCodesTable;
   authorization_requests: AuthorizationRequestsTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
 }

@@ -1,4 +1,8 @@
 import type { Db } from './open.ts';
+import { sweepWebhookDeliveries } from './webhooks.ts';
+
+/** Delivered and given-up webhook deliveries stay visible (GET /v1/webhook/deliveries) this long. */
+export const WEBHOOK_DELIVERY_RETENTION_MS = 7 * 24 * 3600 * 1000;
 
 /**
  * Deletes rows past their expiry so tables do not grow without bound. A used refresh token is
@@ -10,5 +14,6 @@ export async function sweepExpired(db: Db, now: number): Promise<Record<string, 
     const result = await db.deleteFrom(table).where('expires_at', '<=', now).executeTakeFirst();
     swept[table] = Number(result.numDeletedRows);
   }
+  swept.webhook_deliveries = await sweepWebhookDeliveries(db, now - WEBHOOK_DELIVERY_RETENTION_MS);
   return swept;
 }

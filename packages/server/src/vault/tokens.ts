@@ -8,6 +8,7 @@ export const TOKEN_PREFIX = {
   connectSession: 'ghs_',
   clientSecret: 'ghcs_',
   authorizationCode: 'ghac_',
+  webhookSecret: 'ghwh_',
 } as const;
 export type TokenKind = keyof typeof TOKEN_PREFIX;
 
