@@ -12,6 +12,7 @@ import {
   installSecurityHeaders,
   oauthRoutes,
   pageRoutes,
+  proxyRoutes,
   sendError,
   v1Routes,
   webhookRoutes,
@@ -45,6 +46,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   await app.register(oauthRoutes(services));
   await app.register(authorizeRoutes(services));
   await app.register(v1Routes(services));
+  await app.register(proxyRoutes(services));
   await app.register(webhookRoutes(services));
   return app;
 }

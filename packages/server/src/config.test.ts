@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, it, expect } from 'vitest';
-import { ConfigError, DEFAULT_RATE_LIMITS, loadConfig } from './config.ts';
+import { ConfigError, DEFAULT_PROXY_TIMEOUT_MS, DEFAULT_RATE_LIMITS, loadConfig } from './config.ts';
 
 const cwd = join(tmpdir(), 'gatehouse-config-test-cwd');
 const keys = () => `k1:${randomBytes(32).toString('base64')}`;
@@ -38,6 +38,7 @@ describe('loadConfig', () => {
       refresher: { intervalMs: 60_000, keepAliveMs: 30 * 24 * 3600 * 1000, batchSize: 20 },
       webhookPollMs: 1000,
       upstreamTimeoutMs: 15_000,
+      proxyTimeoutMs: DEFAULT_PROXY_TIMEOUT_MS,
     });
   });
 
@@ -61,6 +62,7 @@ describe('loadConfig', () => {
         GATEHOUSE_LOG_LEVEL: 'debug',
         GATEHOUSE_TRUST_PROXY: 'true',
         GATEHOUSE_SECRET_KEYS: '  k1:abc  ',
+        GATEHOUSE_PROXY_TIMEOUT_MS: '2500',
       },
       cwd,
     );
@@ -73,6 +75,7 @@ describe('loadConfig', () => {
     expect(config.logLevel).toBe('debug');
     expect(config.trustProxy).toBe(true);
     expect(config.secretKeys).toBe('k1:abc');
+    expect(config.proxyTimeoutMs).toBe(2500);
     expect(loadConfig({ PORT: '5000' }, cwd).baseUrl).toBe('http://localhost:5000');
     expect(loadConfig({ GATEHOUSE_DATABASE_URL: 'sqlite::memory:' }, cwd).database).toEqual({ kind: 'sqlite', path: ':memory:' });
   });
@@ -96,6 +99,9 @@ describe('loadConfig', () => {
     ['GATEHOUSE_DATABASE_URL', 'sqlite:'],
     ['GATEHOUSE_LOG_LEVEL', 'loud'],
     ['GATEHOUSE_TRUST_PROXY', 'maybe'],
+    ['GATEHOUSE_PROXY_TIMEOUT_MS', '5s'],
+    ['GATEHOUSE_PROXY_TIMEOUT_MS', '50'],
+    ['GATEHOUSE_PROXY_TIMEOUT_MS', '999999999'],
   ])('refuses %s=%j with an error naming the variable', (variable, value) => {
     const err = configError({ [variable]: value });
     expect(err.variable).toBe(variable);

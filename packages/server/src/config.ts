@@ -21,6 +21,8 @@ export interface Config {
   rateLimits: RateLimits | null;
   /** When set, GET /metrics requires `Authorization: Bearer <this>`. */
   metricsToken: string | undefined;
+  /** The provider proxy's time limit for the upstream's response headers, and for each pause in its body. */
+  proxyTimeoutMs: number;
   /** The background refresher; intervalMs 0 turns it off. */
   refresher: RefresherConfig;
   /** How often an idle webhook worker looks for due deliveries. */
@@ -37,6 +39,8 @@ export interface RefresherConfig {
   /** Accounts per round. */
   batchSize: number;
 }
+
+export const DEFAULT_PROXY_TIMEOUT_MS = 30_000;
 
 /** Requests per minute allowed per client and per source IP; both apply. */
 export interface RateLimit {
@@ -195,5 +199,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     refresher: parseRefresher(env),
     webhookPollMs: parseCount(env, 'GATEHOUSE_WEBHOOK_POLL_MS', 1000, 50, 600_000),
     upstreamTimeoutMs: parseCount(env, 'GATEHOUSE_UPSTREAM_TIMEOUT_MS', 15_000, 100, 600_000),
+    proxyTimeoutMs: parseCount(env, 'GATEHOUSE_PROXY_TIMEOUT_MS', DEFAULT_PROXY_TIMEOUT_MS, 100, 600_000),
   };
 }

@@ -18,6 +18,8 @@ export const ErrorCode = {
   invalidState: 'invalid_state',
   upstreamError: 'upstream_error',
   upstreamUnavailable: 'upstream_unavailable',
+  /** The provider did not answer within the proxy's time limit. */
+  upstreamTimeout: 'upstream_timeout',
   tooManyRequests: 'too_many_requests',
   /** The provider's token endpoint failed recently; no refresh is tried until the cooldown ends. */
   upstreamBackoff: 'upstream_backoff',

@@ -131,6 +131,17 @@ describe('gatehouse CLI', { timeout: 90_000 }, () => {
     expect(list.stdout).not.toContain(clientSecret);
   });
 
+  it('switches the credentials endpoint on and off per app, audited', async () => {
+    const on = await gatehouse(['apps', 'update', 'demo', '--allow-credentials', '--json']);
+    expect(on.code, on.stderr).toBe(0);
+    expect(JSON.parse(on.stdout)).toMatchObject({ name: 'demo', allowCredentials: true });
+    const off = await gatehouse(['apps', 'update', 'demo', '--no-allow-credentials']);
+    expect(off.code, off.stderr).toBe(0);
+    expect(off.stdout).toMatch(/credentials endpoint off/);
+    const audit = await gatehouse(['audit', '--action', 'app.updated']);
+    expect(audit.stdout.trim().split('\n')).toHaveLength(2);
+  });
+
   it('sets an integration with its client secret sealed', async () => {
     const secret = 'topsecret-value-123';
     recordSecret(secret);
@@ -209,7 +220,7 @@ describe('gatehouse CLI', { timeout: 90_000 }, () => {
     const env = { GATEHOUSE_DATABASE_URL: `sqlite:${tmp}/migrate.db` };
     const first = await gatehouse(['migrate'], env);
     expect(first.code, first.stderr).toBe(0);
-    expect(first.stdout).toMatch(/^Applied: 2026_11_22_001_core, 2026_11_22_002_authorization, 2026_11_22_003_authorization_requests, 2026_11_22_004_refresh_backoff, 2026_11_23_006_webhooks$/m);
+    expect(first.stdout).toMatch(/^Applied: 2026_11_22_001_core, 2026_11_22_002_authorization, 2026_11_22_003_authorization_requests, 2026_11_22_004_refresh_backoff, 2026_11_23_005_proxy, 2026_11_23_006_webhooks$/m);
     const second = await gatehouse(['migrate'], env);
     expect(second.code, second.stderr).toBe(0);
     expect(second.stdout.trim()).toBe('The database is up to date.');

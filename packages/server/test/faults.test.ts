@@ -279,12 +279,14 @@ describe.runIf(STORE_KINDS.includes('postgres'))('processes and PostgreSQL', { t
         for (let i = 0; running; i++) {
           const a = accounts[(n + i) % accounts.length]!;
           const [method, path] = paths(a)[i % 4]!;
-          const at = phase;
+          const started = phase;
+          // a request still running when the outage began belongs to the outage
+          const at = () => (started === 'before' && phase !== 'before' ? 'outage' : started);
           try {
             const answer = await call(url, a.key, method!, path!, 8000);
-            outcomes.push({ phase: at, status: answer.status, body: answer.body, retryAfter: answer.headers.get('retry-after') });
+            outcomes.push({ phase: at(), status: answer.status, body: answer.body, retryAfter: answer.headers.get('retry-after') });
           } catch (err) {
-            outcomes.push({ phase: at, status: (err as Error).name });
+            outcomes.push({ phase: at(), status: (err as Error).name });
           }
           await new Promise((resolve) => setTimeout(resolve, 10));
         }

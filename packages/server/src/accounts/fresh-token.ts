@@ -25,6 +25,8 @@ export const BACKOFF_MAX_MS = 30 * 60_000;
 
 export interface FreshToken {
   accessToken: string;
+  /** The token_type the provider gave with it (e.g. "bearer"). */
+  tokenType: string;
   /** Milliseconds since the epoch; null when the provider gave no lifetime. */
   expiresAt: number | null;
 }
@@ -126,7 +128,7 @@ async function refreshLocked(services: Services, appId: string, accountId: strin
       if (tokens.refresh_failures > 0) {
         await emitForAccount(db, appId, account.id, 'account.recovered', after, { reason: 'refreshed', previous_failures: tokens.refresh_failures });
       }
-      return { token: { accessToken: result.tokens.access_token, expiresAt } };
+      return { token: { accessToken: result.tokens.access_token, tokenType: result.tokens.token_type ?? tokens.token_type, expiresAt } };
     }
     services.logger.warn({ account: account.id, provider: account.provider, kind: result.kind, reason: result.description }, 'upstream refresh failed');
     if (result.kind === 'invalid_grant') {
@@ -176,7 +178,7 @@ const inBackoff = (tokens: AccountTokensRow, now: number) => tokens.refresh_retr
 
 function opened(services: Services, tokens: AccountTokensRow & { access_token_sealed: string }): FreshToken {
   const accessToken = services.vault.open(tokens.access_token_sealed, { table: 'account_tokens', id: tokens.account_id, field: 'access_token' });
-  return { accessToken, expiresAt: tokens.expires_at };
+  return { accessToken, tokenType: tokens.token_type, expiresAt: tokens.expires_at };
 }
 
 function backoffError(tokens: Pick<AccountTokensRow, 'refresh_error' | 'refresh_retry_at'>): GatehouseError {

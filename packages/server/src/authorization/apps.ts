@@ -9,6 +9,7 @@ import {
   listApps as listAppRows,
   recordAudit,
   toJson,
+  updateApp as updateAppRow,
   type AppRow,
 } from '../store/index.ts';
 import { hashToken, mintToken, newId } from '../vault/index.ts';
@@ -22,6 +23,8 @@ export interface CreateAppInput {
   defaultScopes?: string[] | undefined;
   trustedOrigins?: string[] | undefined;
   public?: boolean | undefined;
+  /** The API key may read upstream access tokens (GET /v1/accounts/:id/credentials); default off. */
+  allowCredentials?: boolean | undefined;
 }
 
 export interface AppView {
@@ -32,6 +35,7 @@ export interface AppView {
   scopes: string[];
   defaultScopes: string[];
   trustedOrigins: string[];
+  allowCredentials: boolean;
   createdAt: number;
 }
 
@@ -87,6 +91,7 @@ export function toAppView(row: AppRow): AppView {
     scopes: fromJson(row.allowed_scopes, []),
     defaultScopes: fromJson(row.default_scopes, []),
     trustedOrigins: fromJson(row.trusted_origins, []),
+    allowCredentials: row.allow_credentials === 1,
     createdAt: row.created_at,
   };
 }
@@ -121,6 +126,7 @@ export async function createApp(services: Services, input: CreateAppInput): Prom
       default_scopes: toJson(defaultScopes),
       trusted_origins: toJson(trustedOrigins),
       created_at: now,
+      allow_credentials: input.allowCredentials ? 1 : 0,
     },
     clientSecret ? { id: newId('sec'), hash: hashToken(clientSecret) } : null,
     { id: newId('key'), hash: hashToken(apiKey) },
@@ -132,6 +138,27 @@ export async function createApp(services: Services, input: CreateAppInput): Prom
 
 export async function listApps(services: Services): Promise<AppView[]> {
   return (await listAppRows(services.db)).map(toAppView);
+}
+
+export interface UpdateAppInput {
+  allowCredentials?: boolean | undefined;
+}
+
+/** Changes an app's switches (`gatehouse apps update`); each change is audited. */
+export async function updateApp(services: Services, idOrName: string, input: UpdateAppInput): Promise<AppView> {
+  const row = (await findApp(services.db, idOrName)) ?? fail(ErrorCode.notFound, `no app "${idOrName}"`);
+  if (input.allowCredentials === undefined) return toAppView(row);
+  await updateAppRow(services.db, row.id, { allow_credentials: input.allowCredentials ? 1 : 0 });
+  await recordAudit(services.db, {
+    id: newId('aud'),
+    appId: row.id,
+    actor: 'operator',
+    action: 'app.updated',
+    subject: row.id,
+    detail: { allow_credentials: input.allowCredentials },
+    at: services.clock(),
+  });
+  return toAppView((await findApp(services.db, row.id))!);
 }
 
 /** Deletes an app and, by cascade, its integrations, accounts and tokens. */

@@ -1,4 +1,16 @@
-export { createApp, listApps, deleteApp, appForApiKey, checkRedirectUri, toAppView, type AppView, type CreatedApp, type CreateAppInput } from './apps.ts';
+export {
+  createApp,
+  listApps,
+  deleteApp,
+  updateApp,
+  appForApiKey,
+  checkRedirectUri,
+  toAppView,
+  type AppView,
+  type CreatedApp,
+  type CreateAppInput,
+  type UpdateAppInput,
+} from './apps.ts';
 export { createConnectSession, endUserOfSession, CONNECT_SESSION_TTL_MS, type EndUser } from './sessions.ts';
 export { authenticateClient, parseBasic, type ClientCredentials, type ClientAuthMethod } from './clients.ts';
 export { parseScope, grantableScope, splitScope, API_RIGHTS, type ApiRight, type ParsedScope } from './scopes.ts';

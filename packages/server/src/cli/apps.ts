@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { ErrorCode, fail } from '../errors.ts';
-import { createApp, deleteApp, listApps } from '../authorization/index.ts';
+import { createApp, deleteApp, listApps, updateApp } from '../authorization/index.ts';
 import { appIdOf, disableWebhook, getWebhook, setWebhook } from '../webhooks/index.ts';
 import { print, printJson, splitScopes, withServices } from './context.ts';
 
@@ -17,6 +17,7 @@ export function appsCommand(): Command {
     .option('--optional-scopes <scopes>', 'scopes the app may ask for in addition to the defaults')
     .option('--trusted-origin <origin>', 'an origin the browser authenticator may answer (repeat)', collect)
     .option('--public', 'a public client (browser or native app, no secret, PKCE required)')
+    .option('--allow-credentials', 'let the API key read upstream access tokens (GET /v1/accounts/:id/credentials)')
     .option('--json', 'print JSON')
     .action(async (name: string, opts) => {
       const defaults = splitScopes(opts.defaultScopes);
@@ -30,6 +31,7 @@ export function appsCommand(): Command {
           defaultScopes: defaults,
           trustedOrigins: opts.trustedOrigin,
           public: Boolean(opts.public),
+          allowCredentials: Boolean(opts.allowCredentials),
         }),
       );
       if (opts.json) return printJson({ client_id: created.app.id, client_secret: created.clientSecret, api_key: created.apiKey, app: created.app });
@@ -49,6 +51,17 @@ export function appsCommand(): Command {
       if (opts.json) return printJson(list);
       if (list.length === 0) return print('No apps yet: gatehouse apps create <name> --redirect-uri <uri>');
       for (const app of list) print(`${app.id}  ${app.name}  ${app.clientType}  scopes: ${app.scopes.join(' ')}  redirect: ${app.redirectUris.join(' ')}`);
+    });
+  apps
+    .command('update <app>')
+    .description("change an app's switches (by client_id or name)")
+    .option('--allow-credentials', 'let the API key read upstream access tokens (GET /v1/accounts/:id/credentials)')
+    .option('--no-allow-credentials', 'stop that (the default)')
+    .option('--json', 'print JSON')
+    .action(async (app: string, opts: { allowCredentials?: boolean; json?: boolean }) => {
+      const updated = await withServices((s) => updateApp(s, app, { allowCredentials: opts.allowCredentials }));
+      if (opts.json) return printJson(updated);
+      print(`App "${updated.name}" (${updated.id}): credentials endpoint ${updated.allowCredentials ? 'on' : 'off'}.`);
     });
   apps
     .command('delete <app>')

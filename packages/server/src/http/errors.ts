@@ -24,6 +24,7 @@ const STATUS: Record<ErrorCode, number> = {
   invalid_state: 400,
   upstream_error: 502,
   upstream_unavailable: 503,
+  upstream_timeout: 504,
   too_many_requests: 429,
   upstream_backoff: 424,
   needs_reauth: 409,

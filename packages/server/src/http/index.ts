@@ -1,5 +1,6 @@
 export { connectRoutes } from './connect.ts';
 export { v1Routes } from './v1.ts';
+export { proxyRoutes } from './proxy.ts';
 export { oauthRoutes } from './oauth.ts';
 export { pageRoutes } from './pages.ts';
 export { answerClientError, installErrorHandler, sendError } from './errors.ts';

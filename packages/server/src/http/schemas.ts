@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { MAX_RETRIES, PROXY_METHODS } from '../proxy/index.ts';
 
 export const ErrorSchema = Type.Object({ error: Type.String(), error_description: Type.String() }, { $id: 'Error' });
 
@@ -127,3 +128,21 @@ export const DeliveriesQuery = Type.Object(
   },
   { additionalProperties: false },
 );
+
+/** `Gatehouse-Retries` on the provider proxy. */
+export const ProxyHeaders = Type.Object({
+  'gatehouse-retries': Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_RETRIES })),
+});
+
+/** Kloudless' raw form of the proxy. */
+export const RawHeaders = Type.Object({
+  'x-raw-uri': Type.String({ minLength: 1, maxLength: 8192 }),
+  'x-raw-method': Type.Optional(Type.Union(PROXY_METHODS.map((m) => Type.Literal(m)))),
+  'gatehouse-retries': Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_RETRIES })),
+});
+
+export const CredentialsSchema = Type.Object({
+  access_token: Type.String(),
+  token_type: Type.String(),
+  expires_at: Type.Union([Type.String(), Type.Null()]),
+});

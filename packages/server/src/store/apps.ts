@@ -1,4 +1,4 @@
-import type { Insertable, Selectable } from 'kysely';
+import type { Insertable, Selectable, Updateable } from 'kysely';
 import type { Db } from './open.ts';
 import type { AppsTable } from './schema.ts';
 
@@ -39,6 +39,10 @@ export async function findAppById(db: Db, id: string): Promise<AppRow | undefine
 
 export async function listApps(db: Db): Promise<AppRow[]> {
   return db.selectFrom('apps').selectAll().orderBy('created_at').orderBy('id').execute();
+}
+
+export async function updateApp(db: Db, id: string, changes: Updateable<AppsTable>): Promise<void> {
+  await db.updateTable('apps').set(changes).where('id', '=', id).execute();
 }
 
 export async function deleteApp(db: Db, id: string): Promise<boolean> {

@@ -14,6 +14,8 @@ export interface AppsTable {
   default_scopes: JsonText; // string[]
   trusted_origins: JsonText; // string[]
   created_at: Millis;
+  /** 1: the API key may read upstream access tokens (GET /v1/accounts/:id/credentials). */
+  allow_credentials: Generated<number>;
 }
 
 export interface AppSecretsTable {

@@ -31,6 +31,8 @@ interface Route {
   fields: string[];
   body?: 'form' | 'json';
   auth?: 'client' | 'bearer';
+  /** The provider proxy: an answer with `Via: … gatehouse` is the provider's own, passed through as it is. */
+  proxied?: boolean;
 }
 
 const AUTHORIZE_FIELDS = [
@@ -58,6 +60,11 @@ const ROUTES: Route[] = [
   { name: 'POST /v1/accounts', method: 'POST', path: '/v1/accounts', fields: IMPORT_FIELDS, body: 'json', auth: 'bearer' },
   { name: 'GET /v1/accounts/:id', method: 'GET', path: '/v1/accounts/:id', fields: [], auth: 'bearer' },
   { name: 'PATCH /v1/accounts/:id', method: 'PATCH', path: '/v1/accounts/:id', fields: ['metadata'], body: 'json', auth: 'bearer' },
+  // before DELETE /v1/accounts/:id, which releases the seeded account
+  { name: 'GET /v1/accounts/:id/proxy/:path', method: 'GET', path: '/v1/accounts/:id/proxy/:path', fields: ['q', 'page'], auth: 'bearer', proxied: true },
+  { name: 'POST /v1/accounts/:id/proxy/:path', method: 'POST', path: '/v1/accounts/:id/proxy/:path', fields: ['name', 'q'], body: 'json', auth: 'bearer', proxied: true },
+  { name: 'POST /v1/accounts/:id/raw', method: 'POST', path: '/v1/accounts/:id/raw', fields: ['name'], body: 'json', auth: 'bearer', proxied: true },
+  { name: 'GET /v1/accounts/:id/credentials', method: 'GET', path: '/v1/accounts/:id/credentials', fields: [], auth: 'bearer' },
   { name: 'DELETE /v1/accounts/:id', method: 'DELETE', path: '/v1/accounts/:id', fields: [], auth: 'bearer' },
   { name: 'GET /v1/accounts/:id/scopes', method: 'GET', path: '/v1/accounts/:id/scopes', fields: [], auth: 'bearer' },
   { name: 'POST /v1/connect/sessions', method: 'POST', path: '/v1/connect/sessions', fields: ['end_user', 'allowed_providers'], body: 'json', auth: 'bearer' },
@@ -530,7 +537,10 @@ function printable(sent: Sent): Sent {
 /** A valid request of each route (its parameters, or its body), which the near-valid cases mutate a little. */
 function validOf(route: Route, seeds: Seeds): { path: string; params: Record<string, unknown> } | undefined {
   const challenge = 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM';
-  const path = route.path.replace(':provider', PROVIDER).replace(':id', route.path.startsWith('/v1/end-users') ? seeds.endUserId : seeds.accountId);
+  const path = route.path
+    .replace(':provider', PROVIDER)
+    .replace(':id', route.path.startsWith('/v1/end-users') ? seeds.endUserId : seeds.accountId)
+    .replace(':path', 'user');
   const params: Record<string, Record<string, unknown>> = {
     'GET /oauth/authorize': {
       response_type: 'code', client_id: seeds.appId, redirect_uri: 'http://127.0.0.1:9/callback', scope: 'accounts:read', state: 'st-1',
@@ -627,6 +637,8 @@ function describeCase(req: Sent, answer?: Answer): string {
 /** Everything a response must be, whatever the request. */
 function check(route: Route, req: Sent, answer: Answer) {
   const where = () => describeCase(req, answer);
+  // the provider's own answer, whatever it is (Gatehouse's own errors on these routes carry no Via)
+  if (route.proxied && String(answer.headers.via ?? '').endsWith('1.1 gatehouse')) return;
   expect(answer.status, where()).toBeLessThan(500);
   expect(answer.status, where()).toBeGreaterThanOrEqual(200);
   if (answer.status === 401) expect(answer.headers['www-authenticate'], where()).toBeTruthy();

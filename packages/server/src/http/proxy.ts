@@ -1,0 +1,122 @@
+import type { Readable } from 'node:stream';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import { ErrorCode, fail } from '../errors.ts';
+import { PROXY_METHODS, proxyCall, readCredentials, type ProxyCall } from '../proxy/index.ts';
+import type { Services } from '../services.ts';
+import { appIdFor, requireCaller } from './auth.ts';
+import { AccountIdParams, CredentialsSchema, ErrorSchema, ProxyHeaders, RawHeaders } from './schemas.ts';
+
+const errors = {
+  400: ErrorSchema,
+  401: ErrorSchema,
+  403: ErrorSchema,
+  404: ErrorSchema,
+  409: ErrorSchema,
+  424: ErrorSchema,
+  502: ErrorSchema,
+  503: ErrorSchema,
+  504: ErrorSchema,
+};
+
+/** What follows `/v1/accounts/<id>/proxy/` in the URL as sent (still percent-encoded), and the query. */
+function proxiedPath(rawUrl: string): { path: string; query: string } {
+  const q = rawUrl.indexOf('?');
+  const pathname = q < 0 ? rawUrl : rawUrl.slice(0, q);
+  const marker = pathname.indexOf('/proxy/', '/v1/accounts/'.length);
+  return { path: pathname.slice(marker + '/proxy/'.length), query: q < 0 ? '' : rawUrl.slice(q + 1) };
+}
+
+/** An AbortSignal that fires when the caller's connection closes before the answer is complete. */
+function callerGone(reply: FastifyReply): AbortSignal {
+  const controller = new AbortController();
+  reply.raw.once('close', () => {
+    if (!reply.raw.writableFinished) controller.abort();
+  });
+  return controller.signal;
+}
+
+/** A provider's answer served from Gatehouse's origin runs nothing there, even as HTML in a browser. */
+const PROXIED_CSP = "default-src 'none'; frame-ancestors 'none'; sandbox";
+
+async function forward(services: Services, request: FastifyRequest, reply: FastifyReply, call: Omit<ProxyCall, 'headers' | 'signal'>) {
+  const answer = await proxyCall(services, { ...call, headers: request.headers, signal: callerGone(reply) });
+  return reply.code(answer.status).headers(answer.headers).header('content-security-policy', PROXIED_CSP).send(answer.body);
+}
+
+/**
+ * The provider proxy (`ANY /v1/accounts/:id/proxy/*`, Kloudless' `POST /v1/accounts/:id/raw`)
+ * and the credentials endpoint. Bodies are not parsed here: the request stream goes to the
+ * provider as it arrives (this plugin's only content-type parser passes it through).
+ */
+export function proxyRoutes(services: Services): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    app.removeAllContentTypeParsers();
+    app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+    app.addHook('preHandler', requireCaller(services));
+
+    app.route({
+      method: [...PROXY_METHODS],
+      url: '/v1/accounts/:id/proxy/*',
+      exposeHeadRoute: false,
+      schema: {
+        params: Type.Object({ id: AccountIdParams.properties.id, '*': Type.String() }),
+        headers: ProxyHeaders,
+        response: errors,
+      },
+      handler: async (request, reply) => {
+        const accountId = request.params.id;
+        const appId = appIdFor(request, 'proxy', accountId);
+        return forward(services, request, reply, {
+          appId,
+          accountId,
+          method: request.method,
+          target: proxiedPath(request.raw.url ?? request.url),
+          body: (request.body as Readable | undefined) ?? null,
+          retries: request.headers['gatehouse-retries'] ?? 0,
+        });
+      },
+    });
+
+    app.post(
+      '/v1/accounts/:id/raw',
+      { schema: { params: AccountIdParams, headers: RawHeaders, response: errors } },
+      async (request, reply) => {
+        const accountId = request.params.id;
+        const appId = appIdFor(request, 'proxy', accountId);
+        const method = request.headers['x-raw-method'] ?? 'POST';
+        let body = (request.body as Readable | undefined) ?? null;
+        if (body && (method === 'GET' || method === 'HEAD')) {
+          body.resume(); // a GET or HEAD carries no body upstream: drain it
+          body = null;
+        }
+        return forward(services, request, reply, {
+          appId,
+          accountId,
+          method,
+          target: { rawUri: request.headers['x-raw-uri'] },
+          dropHeaders: ['x-raw-uri', 'x-raw-method'],
+          body,
+          retries: request.headers['gatehouse-retries'] ?? 0,
+        });
+      },
+    );
+
+    app.get(
+      '/v1/accounts/:id/credentials',
+      {
+        schema: {
+          params: AccountIdParams,
+          response: { 200: CredentialsSchema, ...errors },
+        },
+      },
+      async (request, reply) => {
+        const caller = request.caller!;
+        if (caller.rights !== null) fail(ErrorCode.insufficientScope, 'upstream credentials are for the app API key only');
+        const credentials = await readCredentials(services, caller.app, request.params.id);
+        return reply.header('cache-control', 'no-store').header('pragma', 'no-cache').send(credentials);
+      },
+    );
+  };
+}

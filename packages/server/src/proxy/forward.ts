@@ -1,0 +1,192 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Agent, request, type Dispatcher } from 'undici';
+import { freshAccessToken, type FreshToken } from '../accounts/index.ts';
+import { ErrorCode, fail, GatehouseError } from '../errors.ts';
+import type { Services } from '../services.ts';
+import { findAccount } from '../store/index.ts';
+import { callerResponseHeaders, upstreamRequestHeaders, type HeaderMap } from './headers.ts';
+import { proxyBaseFor, rawTargetUrl, targetUrl, type ProxyBase } from './target.ts';
+
+/** Request bodies up to this size are read into memory so a 401 or a retry can send them again; larger ones stream once. */
+export const REPLAY_LIMIT_BYTES = 64 * 1024;
+/** `Gatehouse-Retries` allows at most this many retries. */
+export const MAX_RETRIES = 3;
+/** A Retry-After longer than this is not waited for: the answer goes back to the caller. */
+export const RETRY_AFTER_CAP_MS = 5_000;
+const RETRY_BASE_MS = 200;
+const RETRYABLE = new Set([429, 502, 503, 504]);
+
+export const PROXY_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+
+/** One connection pool for every proxied call; no redirects are followed (a 3xx goes back as it is). */
+const agent = new Agent({ connect: { timeout: 10_000 }, keepAliveTimeout: 10_000 });
+
+export interface ProxyCall {
+  appId: string;
+  accountId: string;
+  method: string;
+  /**
+   * Where to go below the provider's API base: the path as sent (percent-encoded, no leading
+   * slash) and the query without "?", or Kloudless' X-Raw-URI (a relative path or a full URL).
+   */
+  target: { path: string; query: string } | { rawUri: string };
+  headers: IncomingHttpHeaders;
+  /** Header names to keep from the provider besides Gatehouse-* (e.g. x-raw-uri). */
+  dropHeaders?: string[];
+  /** The request body as a stream, or null when there is none. */
+  body: Readable | null;
+  /** Retries of 429/502/503/504 and network failures for a replayable request (0..MAX_RETRIES). */
+  retries: number;
+  /** Aborted when the caller goes away. */
+  signal?: AbortSignal | undefined;
+}
+
+export interface ProxyResponse {
+  status: number;
+  headers: HeaderMap;
+  body: Readable;
+}
+
+/**
+ * Calls the provider's API for an account: the target below the entry's proxy base (SSRF guard in
+ * target.ts), the caller's headers cleaned, `Authorization: <token_type> <fresh token>` added,
+ * bodies streamed. An upstream 401 refreshes the token once and replays a replayable request.
+ */
+export async function proxyCall(services: Services, call: ProxyCall): Promise<ProxyResponse> {
+  const account = (await findAccount(services.db, call.appId, call.accountId)) ?? fail(ErrorCode.notFound, 'no such account');
+  const base = await proxyBaseFor(services, account);
+  const url = resolveTarget(base, call.target);
+  const body = await prepareBody(call.body, call.headers);
+  const headers = upstreamRequestHeaders(call.headers, call.dropHeaders);
+  const entry = services.catalog.get(account.provider);
+  const scheme = (token: FreshToken) => authScheme(token.tokenType, entry?.extraTokenTypes ?? []);
+  const timeoutMs = services.config.proxyTimeoutMs;
+
+  let token = await freshAccessToken(services, call.appId, call.accountId);
+  let refreshed = false;
+  for (let attempt = 0; ; attempt++) {
+    const sent = await send(url, {
+      method: call.method,
+      headers: { ...headers, authorization: `${scheme(token)} ${token.accessToken}` },
+      body: body.payload,
+      timeoutMs,
+      signal: call.signal,
+    });
+    if ('statusCode' in sent && sent.statusCode === 401 && !refreshed) {
+      refreshed = true;
+      if (body.replayable) {
+        await sent.body.dump();
+        token = await newerToken(services, call, token);
+        attempt--;
+        continue;
+      }
+      // a streamed body cannot be sent again: the 401 goes back, and the next call gets a new token
+      await newerToken(services, call, token).catch((err: unknown) =>
+        services.logger.info({ account: account.id, err: err instanceof GatehouseError ? err.code : 'error' }, 'proxy: refresh after a 401 failed'),
+      );
+    }
+    const status = 'statusCode' in sent ? sent.statusCode : sent.status;
+    if (RETRYABLE.has(status) && body.replayable && attempt < call.retries) {
+      const wait = retryDelay(attempt, 'statusCode' in sent ? sent.headers['retry-after'] : undefined);
+      if (wait !== undefined) {
+        if ('statusCode' in sent) await sent.body.dump();
+        services.logger.info({ account: account.id, status, attempt: attempt + 1, wait }, 'proxy: retrying the provider call');
+        await sleep(wait, undefined, { signal: call.signal }).catch((err: unknown) => fail(ErrorCode.invalidRequest, 'the caller went away', err));
+        continue;
+      }
+    }
+    if (!('statusCode' in sent)) throw sent.error;
+    return { status: sent.statusCode, headers: callerResponseHeaders(sent.headers), body: sent.body };
+  }
+}
+
+function resolveTarget(base: ProxyBase, target: ProxyCall['target']): URL {
+  return 'rawUri' in target ? rawTargetUrl(base, target.rawUri) : targetUrl(base, target.path, target.query);
+}
+
+/** The token after an upstream 401: one another caller stored meanwhile, else a forced refresh. */
+async function newerToken(services: Services, call: ProxyCall, used: FreshToken): Promise<FreshToken> {
+  const current = await freshAccessToken(services, call.appId, call.accountId);
+  if (current.accessToken !== used.accessToken) return current;
+  return freshAccessToken(services, call.appId, call.accountId, { force: true });
+}
+
+/** "bearer" (any case) and the provider's own bearer-like types (Slack's "bot") are sent as Bearer. */
+function authScheme(tokenType: string, extraTypes: string[]): string {
+  const type = tokenType.toLowerCase();
+  return type === 'bearer' || extraTypes.includes(type) ? 'Bearer' : tokenType;
+}
+
+interface PreparedBody {
+  payload: Buffer | Readable | null;
+  /** Whether the request can be sent again (no body, or one read into memory). */
+  replayable: boolean;
+}
+
+/** Reads a body of a declared length up to REPLAY_LIMIT_BYTES into memory; anything else streams. */
+async function prepareBody(body: Readable | null, headers: IncomingHttpHeaders): Promise<PreparedBody> {
+  if (!body) return { payload: null, replayable: true };
+  const length = headers['content-length'] === undefined ? NaN : Number(headers['content-length']);
+  if (headers['transfer-encoding'] !== undefined || !Number.isSafeInteger(length) || length > REPLAY_LIMIT_BYTES) {
+    return { payload: body, replayable: false };
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of body) {
+      size += (chunk as Buffer).length;
+      if (size > REPLAY_LIMIT_BYTES) fail(ErrorCode.invalidRequest, 'the request body is longer than its Content-Length');
+      chunks.push(chunk as Buffer);
+    }
+  } catch (err) {
+    throw err instanceof GatehouseError ? err : new GatehouseError(ErrorCode.invalidRequest, 'the request body ended before its Content-Length', { cause: err });
+  }
+  return { payload: Buffer.concat(chunks), replayable: true };
+}
+
+type Sent = Dispatcher.ResponseData | { status: number; error: GatehouseError };
+
+interface SendOptions {
+  method: string;
+  headers: HeaderMap;
+  body: Buffer | Readable | null;
+  timeoutMs: number;
+  signal?: AbortSignal | undefined;
+}
+
+/** One upstream request; a network failure or timeout comes back as a status (502/504) with its error. */
+async function send(url: URL, options: SendOptions): Promise<Sent> {
+  try {
+    return await request(url, {
+      dispatcher: agent,
+      method: options.method as Dispatcher.HttpMethod,
+      headers: options.headers,
+      body: options.body,
+      headersTimeout: options.timeoutMs,
+      bodyTimeout: options.timeoutMs,
+      signal: options.signal,
+    });
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') {
+      return { status: 504, error: new GatehouseError(ErrorCode.upstreamTimeout, `the provider did not answer within ${options.timeoutMs} ms`, { cause: err }) };
+    }
+    if (code === 'UND_ERR_ABORTED' || options.signal?.aborted) throw new GatehouseError(ErrorCode.invalidRequest, 'the caller went away', { cause: err });
+    if (code === 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH') throw new GatehouseError(ErrorCode.invalidRequest, 'the request body does not match its Content-Length', { cause: err });
+    return { status: 502, error: new GatehouseError(ErrorCode.upstreamError, 'the provider could not be reached', { cause: err }) };
+  }
+}
+
+/** How long to wait before retry number attempt+1: the provider's Retry-After up to the cap, else exponential with jitter. */
+export function retryDelay(attempt: number, retryAfter: string | string[] | undefined): number | undefined {
+  const value = Array.isArray(retryAfter) ? retryAfter[0] : retryAfter;
+  if (value !== undefined && value.trim() !== '') {
+    const seconds = /^\d+$/.test(value.trim()) ? Number(value.trim()) : (Date.parse(value) - Date.now()) / 1000;
+    if (!Number.isFinite(seconds)) return RETRY_BASE_MS * 2 ** attempt;
+    const ms = Math.max(0, seconds * 1000);
+    return ms > RETRY_AFTER_CAP_MS ? undefined : ms;
+  }
+  return RETRY_BASE_MS * 2 ** attempt + Math.floor(Math.random() * RETRY_BASE_MS);
+}
