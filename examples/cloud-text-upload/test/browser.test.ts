@@ -23,6 +23,11 @@ describe.each(STORE_KINDS)('cloud-text-upload in Chromium on %s', (kind) => {
     await stack.close();
   });
 
+  /** Waits for a popup to close (it may have closed already: then no close event comes any more). */
+  const closed = async (popup: Page) => {
+    if (!popup.isClosed()) await popup.waitForEvent('close');
+  };
+
   /** Signs in at the sandbox and allows there, then allows at Gatehouse's consent page. */
   async function signIn(page: Page, who: typeof ALICE, decision: 'Allow' | 'Deny' = 'Allow') {
     await page.waitForURL((u) => u.href.startsWith(stack.sandbox.url));
@@ -45,7 +50,7 @@ describe.each(STORE_KINDS)('cloud-text-upload in Chromium on %s', (kind) => {
 
     const [popup] = await Promise.all([page.waitForEvent('popup'), page.click('#auth')]);
     await signIn(popup, ALICE);
-    await popup.waitForEvent('close');
+    await closed(popup);
     await page.waitForFunction(() => document.querySelector('#status')?.textContent?.startsWith('Connected'));
     expect(await page.textContent('#status')).toContain(ALICE.email);
     expect(await page.inputValue('#access_token')).toMatch(/^gha_/);
@@ -66,7 +71,7 @@ describe.each(STORE_KINDS)('cloud-text-upload in Chromium on %s', (kind) => {
     await page.goto(`${stack.exampleUrl}/`);
     const [popup] = await Promise.all([page.waitForEvent('popup'), page.click('#auth')]);
     await signIn(popup, BOB, 'Deny');
-    await popup.waitForEvent('close');
+    await closed(popup);
     await page.waitForFunction(() => document.querySelector('#status')?.getAttribute('data-error') === 'access_denied');
     expect(await page.isDisabled('#upload')).toBe(true);
     expect(await page.inputValue('#access_token')).toBe('');
