@@ -78,6 +78,19 @@ describe.each(STORE_KINDS)('cloud-text-upload in Chromium on %s', (kind) => {
     await context.close();
   }, BROWSER_TEST_MS);
 
+  it('popup: the user closes the popup at the sandbox login → popup_closed, nothing connected', async () => {
+    context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${stack.exampleUrl}/`);
+    const [popup] = await Promise.all([page.waitForEvent('popup'), page.click('#auth')]);
+    await popup.waitForURL((u) => u.href.startsWith(stack.sandbox.url));
+    await popup.close();
+    await page.waitForFunction(() => document.querySelector('#status')?.getAttribute('data-error') === 'popup_closed');
+    expect(await page.isDisabled('#upload')).toBe(true);
+    expect(await page.inputValue('#access_token')).toBe('');
+    await context.close();
+  }, BROWSER_TEST_MS);
+
   it('server flow: Connect (redirect) → sandbox sign-in → consent → upload → the file is in the drive', async () => {
     context = await browser.newContext();
     const page = await context.newPage();
