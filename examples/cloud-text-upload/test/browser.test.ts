@@ -78,12 +78,19 @@ describe.each(STORE_KINDS)('cloud-text-upload in Chromium on %s', (kind) => {
     await context.close();
   }, BROWSER_TEST_MS);
 
-  it('popup: the user closes the popup at the sandbox login → popup_closed, nothing connected', async () => {
+  // Closed on a Gatehouse page, the popup reports at once; on the provider's page the authenticator
+  // waits popup_timeout (2 minutes) for a result first, by design (see the README).
+  it('popup: the user closes the popup at Gatehouse\'s consent page → popup_closed, nothing connected', async () => {
     context = await browser.newContext();
     const page = await context.newPage();
     await page.goto(`${stack.exampleUrl}/`);
     const [popup] = await Promise.all([page.waitForEvent('popup'), page.click('#auth')]);
     await popup.waitForURL((u) => u.href.startsWith(stack.sandbox.url));
+    await popup.fill('#login', ALICE.login);
+    await popup.fill('#password', ALICE.password);
+    await popup.click('button[type=submit].primary');
+    await popup.getByRole('button', { name: 'Allow' }).click();
+    await popup.waitForURL((u) => u.href.startsWith(`${stack.gatehouse.url}/oauth/consent`));
     await popup.close();
     await page.waitForFunction(() => document.querySelector('#status')?.getAttribute('data-error') === 'popup_closed');
     expect(await page.isDisabled('#upload')).toBe(true);
