@@ -131,7 +131,13 @@ export async function buildExample(config: ExampleConfig): Promise<FastifyInstan
       return await call(sdk.account(id, { accessToken: credentials.access_token }));
     } catch (err) {
       if (!(err instanceof ResponseBodyError || err instanceof DriveError) || err.status !== 401 || !credentials.refresh_token) throw err;
-      session.credentials = { ...credentials, ...(await sdk.refresh(credentials.refresh_token)) };
+      try {
+        session.credentials = { ...credentials, ...(await sdk.refresh(credentials.refresh_token)) };
+      } catch (refreshError) {
+        // the grant is gone (revoked, or the refresh token reused): forget it, so /server offers Connect again
+        session.credentials = undefined;
+        throw refreshError;
+      }
       return call(sdk.account(id, { accessToken: session.credentials.access_token }));
     }
   }
