@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { revokeGrant } from '../../../packages/server/src/authorization/index.ts';
 import { TestBrowser } from '../../../packages/server/test/support/browser.ts';
 import { recordSecret } from '../../../packages/server/test/support/secrets.ts';
 import { STORE_KINDS } from '../../../packages/server/test/support/stores.ts';
@@ -128,6 +129,21 @@ describe.each(STORE_KINDS)('cloud-text-upload example on %s', (kind) => {
 
     const out = await browser.postForm(`${stack.exampleUrl}/server/disconnect`, { csrf }, () => true);
     expect(out.url.pathname).toBe('/server');
+    expect(await (await browser.request(`${stack.exampleUrl}/server`)).text()).toContain('href="/server/connect"');
+  });
+
+  it('server flow: when the grant is gone (tokens revoked), the page says so once and then offers Connect again', async () => {
+    const browser = new TestBrowser();
+    const start = await browser.request(`${stack.exampleUrl}/server/connect`);
+    const back = await signInThroughSandbox(stack, browser, start.headers.get('location')!, BOB, (u) => u.href.startsWith(stack.exampleUrl));
+    expect((await browser.request(back.href)).status).toBe(303);
+    expect(await (await browser.request(`${stack.exampleUrl}/server`)).text()).toContain(BOB.email);
+    // every Gatehouse token of the app's grants is revoked behind the session's back
+    const grants = await stack.gatehouse.services.db.selectFrom('grants').select('id').where('app_id', '=', stack.serverApp.app.id).execute();
+    for (const grant of grants) await revokeGrant(stack.gatehouse.services.db, grant.id, Date.now());
+    const ended = await browser.request(`${stack.exampleUrl}/server`);
+    expect(ended.status).toBe(401);
+    expect(await ended.text()).toContain('Your connection has ended');
     expect(await (await browser.request(`${stack.exampleUrl}/server`)).text()).toContain('href="/server/connect"');
   });
 
