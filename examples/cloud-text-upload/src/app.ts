@@ -38,6 +38,7 @@ function toPageError(err: unknown): PageError | undefined {
   }
   if (err instanceof ResponseBodyError) {
     if (err.error === 'invalid_token' || err.error === 'invalid_grant') return new PageError(401, 'Your connection has ended', 'The access token is expired or revoked: connect again.');
+    if (err.error === 'needs_reauth') return new PageError(409, 'Reconnect your drive', 'The drive no longer accepts this connection: connect it again.');
     return new PageError(err.status >= 500 ? 502 : err.status, 'Gatehouse refused the request', err.error_description ?? err.error);
   }
   if (err instanceof GatehouseSdkError) {
@@ -122,7 +123,11 @@ export async function buildExample(config: ExampleConfig): Promise<FastifyInstan
     return session;
   };
 
-  /** Runs a drive call as the session's account; when the access token has ended, refreshes once (rotating) and retries. */
+  /**
+   * Runs a drive call as the session's account. When Gatehouse refuses the access token (expired
+   * or revoked), refreshes once (the refresh token rotates) and retries; when that cannot work,
+   * forgets the credentials, so /server offers Connect again.
+   */
   async function asAccount<T>(session: Session, call: (account: AccountHandle) => Promise<T>): Promise<T> {
     const sdk = requireServerFlow();
     const credentials = session.credentials!;
@@ -130,14 +135,10 @@ export async function buildExample(config: ExampleConfig): Promise<FastifyInstan
     try {
       return await call(sdk.account(id, { accessToken: credentials.access_token }));
     } catch (err) {
-      if (!(err instanceof ResponseBodyError || err instanceof DriveError) || err.status !== 401 || !credentials.refresh_token) throw err;
-      try {
-        session.credentials = { ...credentials, ...(await sdk.refresh(credentials.refresh_token)) };
-      } catch (refreshError) {
-        // the grant is gone (revoked, or the refresh token reused): forget it, so /server offers Connect again
-        session.credentials = undefined;
-        throw refreshError;
-      }
+      if (!(err instanceof ResponseBodyError) || err.status !== 401) throw err;
+      session.credentials = undefined;
+      if (!credentials.refresh_token) throw err;
+      session.credentials = { ...credentials, ...(await sdk.refresh(credentials.refresh_token)) };
       return call(sdk.account(id, { accessToken: session.credentials.access_token }));
     }
   }

@@ -1,4 +1,4 @@
-import { apiRequest, bearer, type Transport } from './http.ts';
+import { apiRequest, bearer, throwResponseError, type Transport } from './http.ts';
 
 /** An account as `GET /v1/accounts/:id` shows it (never a token). */
 export interface Account {
@@ -110,20 +110,27 @@ export function connectSessionsApi(transport: Transport, credential: () => strin
   };
 }
 
+/** Whether an answer of the proxy comes from the provider: Gatehouse marks those `Via: 1.1 gatehouse`. */
+const fromProvider = (response: Response): boolean => /(^|,)\s*[^,\s]+\s+gatehouse\b/i.test(response.headers.get('via') ?? '');
+
 /**
  * Calls the provider's API as the account through Gatehouse's proxy (`ANY /v1/accounts/:id/proxy/*`):
  * `path` is appended to the provider's API base URL; Gatehouse adds the upstream credentials.
- * The answer is the provider's, as a plain Response.
+ * The provider's answer comes back as a plain Response, whatever its status; when Gatehouse itself
+ * refuses (invalid token, missing `proxy` scope, unknown account, `needs_reauth`, provider
+ * unreachable) this throws a ResponseBodyError instead.
  */
-export function proxyFetch(transport: Transport, accountId: string, credential: string, path: string, init: RequestInit = {}): Promise<Response> {
+export async function proxyFetch(transport: Transport, accountId: string, credential: string, path: string, init: RequestInit = {}): Promise<Response> {
   const headers = new Headers(init.headers);
   headers.set('authorization', bearer(credential));
   const rest = path.replace(/^\/+/, '');
   // a streamed body needs half-duplex in Node's fetch
   const streamed = init.body instanceof ReadableStream || (typeof init.body === 'object' && init.body !== null && Symbol.asyncIterator in init.body);
-  return transport.fetch(`${transport.baseUrl}/v1/accounts/${encodeURIComponent(accountId)}/proxy/${rest}`, {
+  const response = await transport.fetch(`${transport.baseUrl}/v1/accounts/${encodeURIComponent(accountId)}/proxy/${rest}`, {
     ...init,
     headers,
     ...(streamed ? ({ duplex: 'half' } as RequestInit) : {}),
   });
+  if (response.status >= 400 && !fromProvider(response)) await throwResponseError(response);
+  return response;
 }

@@ -34,7 +34,10 @@ export interface GatehouseOptions {
 /** A handle on one connected account, for calls through the proxy. */
 export interface AccountHandle {
   id: string;
-  /** Calls the provider's API as this account: `path` is appended to the provider's API base URL. */
+  /**
+   * Calls the provider's API as this account: `path` is appended to the provider's API base URL.
+   * Returns the provider's answer (any status); throws ResponseBodyError when Gatehouse refuses.
+   */
   fetch(path: string, init?: RequestInit): Promise<Response>;
 }
 

@@ -8,7 +8,8 @@ import { startGatehouse, type RunningGatehouse } from '../../server/test/support
 import { signInThroughSandbox } from '../../server/test/support/sandbox.ts';
 import { recordSecret } from '../../server/test/support/secrets.ts';
 import { STORE_KINDS } from '../../server/test/support/stores.ts';
-import { Gatehouse, generateNonce, generateState } from '../src/index.ts';
+import { codes, Gatehouse, generateNonce, generateState, ResponseBodyError } from '../src/index.ts';
+import { rejection } from './support.ts';
 
 const REDIRECT = 'http://127.0.0.1:9/auth/callback';
 
@@ -71,15 +72,23 @@ describe.each(STORE_KINDS)('@gatehouse/node proxy fetch on %s', (kind) => {
     expect(listed.files.map((f) => f.name)).toEqual(['hello.txt', 'stream.txt']);
   });
 
-  it('a token without the proxy scope, or for another account, does not get through', async () => {
+  it('Gatehouse\'s refusals (no proxy scope, another account, a dead token) throw; the provider\'s own answers come back', async () => {
     const bob = await connect('bob', 'bob-demo', 'storage proxy');
     const noProxy = await connect('alice', 'alice-demo', 'storage accounts:read');
-    const refused = await sdk.account(noProxy.account!.id, { accessToken: noProxy.access_token }).fetch('files');
-    expect(refused.status).toBe(403);
-    expect(await refused.json()).toMatchObject({ error: 'insufficient_scope' });
+    const refused = await rejection(sdk.account(noProxy.account!.id, { accessToken: noProxy.access_token }).fetch('files'));
+    expect(refused).toBeInstanceOf(ResponseBodyError);
+    expect(refused).toMatchObject({ code: codes.RESPONSE_BODY_ERROR, status: 403, error: 'insufficient_scope' });
     const alice = await connect('alice', 'alice-demo', 'storage proxy');
-    const crossed = await sdk.account(bob.account!.id, { accessToken: alice.access_token }).fetch('files');
-    expect(crossed.status).toBe(404);
+    const crossed = await rejection(sdk.account(bob.account!.id, { accessToken: alice.access_token }).fetch('files', { method: 'PUT', body: 'x' }));
+    expect(crossed).toMatchObject({ status: 404, error: 'not_found' });
     expect(sandbox.drives.list('u-bob')).toEqual([]);
+    const dead = await rejection(sdk.account(alice.account!.id, { accessToken: 'gha_not-a-token-0000' }).fetch('files'));
+    expect(dead).toMatchObject({ status: 401, error: 'invalid_token' });
+
+    // the provider's own refusals are answers, not errors: they come back as they are
+    const missing = await sdk.account(alice.account!.id, { accessToken: alice.access_token }).fetch('files/no-such-file.txt');
+    expect(missing.status).toBe(404);
+    expect(missing.headers.get('via')).toMatch(/gatehouse/);
+    expect(await missing.json()).toMatchObject({ error: 'not_found', error_description: 'no such file' });
   });
 });
