@@ -5,7 +5,9 @@ import { ErrorCode } from './errors.ts';
 import {
   answerClientError,
   authorizeRoutes,
+  collectRoutes,
   connectRoutes,
+  docsRoutes,
   installErrorHandler,
   installMetrics,
   installRateLimits,
@@ -27,7 +29,14 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     loggerInstance: services.logger as FastifyBaseLogger,
     trustProxy: services.config.trustProxy,
     bodyLimit: BODY_LIMIT_BYTES,
-    requestTimeout: 30_000,
+    // Node drops a request that has not fully arrived in time (answered 408 by answerClientError);
+    // it looks for such requests every connectionsCheckingInterval, so that follows the timeout
+    requestTimeout: services.config.requestTimeoutMs,
+    http: {
+      requestTimeout: services.config.requestTimeoutMs,
+      headersTimeout: Math.min(60_000, services.config.requestTimeoutMs),
+      connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(services.config.requestTimeoutMs / 4))),
+    },
     // Node's parser refusals (bad bytes in the URL, header overflow) in the same RFC 6749 shape
     clientErrorHandler: answerClientError,
     // A bad URL or an over-long path parameter is answered before routing, past the error
@@ -36,6 +45,8 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
       sendError(reply, ErrorCode.invalidRequest, err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path parameter is too long' : 'the URL is not valid'),
     ajv: { customOptions: { coerceTypes: true, removeAdditional: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
+  // first, so the OpenAPI document (and the route fuzzing) sees every route
+  const routes = collectRoutes(app);
   installErrorHandler(app);
   installSecurityHeaders(app, { hsts: services.config.baseUrl.startsWith('https:') });
   installMetrics(app, services);
@@ -46,6 +57,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   await app.register(oauthRoutes(services));
   await app.register(authorizeRoutes(services));
   await app.register(v1Routes(services));
+  await app.register(docsRoutes(services, routes));
   await app.register(proxyRoutes(services));
   await app.register(webhookRoutes(services));
   return app;

@@ -21,6 +21,8 @@ export interface Config {
   rateLimits: RateLimits | null;
   /** When set, GET /metrics requires `Authorization: Bearer <this>`. */
   metricsToken: string | undefined;
+  /** A request (headers and body) must have arrived within this many milliseconds, or it gets 408. */
+  requestTimeoutMs: number;
   /** The provider proxy's time limit for the upstream's response headers, and for each pause in its body. */
   proxyTimeoutMs: number;
   /** The background refresher; intervalMs 0 turns it off. */
@@ -196,6 +198,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     trustProxy: trustProxy === 'true',
     rateLimits: parseRateLimits(env),
     metricsToken: parseMetricsToken(env),
+    requestTimeoutMs: parseCount(env, 'GATEHOUSE_REQUEST_TIMEOUT_MS', 30_000, 100, 600_000),
     refresher: parseRefresher(env),
     webhookPollMs: parseCount(env, 'GATEHOUSE_WEBHOOK_POLL_MS', 1000, 50, 600_000),
     upstreamTimeoutMs: parseCount(env, 'GATEHOUSE_UPSTREAM_TIMEOUT_MS', 15_000, 100, 600_000),

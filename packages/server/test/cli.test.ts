@@ -131,6 +131,24 @@ describe('gatehouse CLI', { timeout: 90_000 }, () => {
     expect(list.stdout).not.toContain(clientSecret);
   });
 
+  it('creates a public app with trusted origins, default and optional scopes', async () => {
+    const created = await gatehouse([
+      'apps', 'create', 'spa', '--public', '--redirect-uri', 'http://localhost:3000/spa', '--trusted-origin', 'http://localhost:3000',
+      '--trusted-origin', 'https://spa.example', '--default-scopes', 'accounts:read', '--optional-scopes', 'proxy offline_access', '--json',
+    ]);
+    expect(created.code, created.stderr).toBe(0);
+    const out = JSON.parse(created.stdout) as { client_secret?: string; api_key: string; app: Record<string, unknown> };
+    recordSecret(out.api_key);
+    expect(out.client_secret ?? null).toBeNull();
+    expect(out.app).toMatchObject({
+      clientType: 'public',
+      trustedOrigins: ['http://localhost:3000', 'https://spa.example'],
+      defaultScopes: ['accounts:read'],
+      scopes: ['accounts:read', 'proxy', 'offline_access'],
+    });
+    expect((await gatehouse(['apps', 'delete', 'spa'])).code).toBe(0);
+  });
+
   it('switches the credentials endpoint on and off per app, audited', async () => {
     const on = await gatehouse(['apps', 'update', 'demo', '--allow-credentials', '--json']);
     expect(on.code, on.stderr).toBe(0);

@@ -156,6 +156,14 @@ describe.each(STORE_KINDS)('per-IP rate limits on %s', (kind) => {
     expect((await fetch(`${gatehouse.url}/oauth/introspect`, { method: 'POST', headers: form, body: 'token=x' })).status).toBe(401);
   });
 
+  it('introspection and revocation: N requests per IP whichever clients they name, then 429', async () => {
+    const post = (path: string) => fetch(`${gatehouse.url}${path}`, { method: 'POST', headers: { ...form, ...basic(stranger(), 'ghcs_x') }, body: 'token=x' });
+    // one was spent by the token endpoint test above
+    expect((await post('/oauth/introspect')).status).toBe(401);
+    expect((await post('/oauth/revoke')).status).toBe(401);
+    await expectLimited(await post('/oauth/revoke'));
+  });
+
   it('the authorization pages (authorize, consent, authorize/connect) share one bucket per IP', async () => {
     expect((await fetch(`${gatehouse.url}/oauth/authorize?client_id=${stranger()}`, { redirect: 'manual' })).status).toBeLessThan(429);
     expect((await fetch(`${gatehouse.url}/oauth/consent?request=nope`, { redirect: 'manual' })).status).toBeLessThan(429);

@@ -44,6 +44,22 @@ describe.each(STORE_KINDS)('/metrics on %s', (kind) => {
     return response.text();
   };
 
+  it('exposes the five families operators need: latency by route, tokens by grant, refresh outcomes, accounts by status, webhook deliveries', async () => {
+    const text = await scrape();
+    const families: [string, string, string][] = [
+      ['gatehouse_http_request_duration_seconds', 'histogram', 'route'],
+      ['gatehouse_tokens_issued_total', 'counter', 'grant_type'],
+      ['gatehouse_refresh_total', 'counter', 'outcome'],
+      ['gatehouse_accounts', 'gauge', 'status'],
+      ['gatehouse_webhook_deliveries_total', 'counter', 'outcome'],
+    ];
+    for (const [name, type, label] of families) {
+      expect(text, name).toContain(`# TYPE ${name} ${type}`);
+      expect(text, name).toMatch(new RegExp(`^# HELP ${name} .+`, 'm'));
+      expect(text.split('\n').filter((l) => l.startsWith(`${name}{`) && !l.includes(`${label}=`)), `${name} is labelled by ${label}`).toEqual([]);
+    }
+  });
+
   it('times requests by method, route pattern and status, never by raw URL', async () => {
     const seed = async (subject: string) =>
       (

@@ -80,8 +80,8 @@ export function appsCommand(): Command {
       if (opts.url && opts.disable) fail(ErrorCode.invalidRequest, 'use either --url or --disable');
       const result = await withServices(async (s) => {
         const appId = await appIdOf(s, app);
-        if (opts.url) return { set: await setWebhook(s, appId, opts.url as string) };
-        if (opts.disable) return { view: await disableWebhook(s, appId) };
+        if (opts.url) return { set: await setWebhook(s, appId, opts.url as string, 'operator') };
+        if (opts.disable) return { view: await disableWebhook(s, appId, 'operator') };
         return { view: await getWebhook(s, appId) };
       });
       if (opts.json) return printJson(result.set ?? result.view);

@@ -1,7 +1,7 @@
 import { ISSUER_FROM_INTEGRATION, type ProviderEntry } from '../catalog/index.ts';
 import { fail, ErrorCode } from '../errors.ts';
 import type { Services } from '../services.ts';
-import { findApp, findIntegration, fromJson, listIntegrations, toJson, upsertIntegration, type IntegrationRow } from '../store/index.ts';
+import { findApp, findIntegration, fromJson, listIntegrations, recordAudit, toJson, upsertIntegration, type IntegrationRow } from '../store/index.ts';
 import { newId } from '../vault/index.ts';
 
 export interface IntegrationSettings {
@@ -76,6 +76,16 @@ export async function setIntegration(services: Services, input: SetIntegrationIn
     settings: toJson(settings),
     created_at: now,
     updated_at: now,
+  });
+  // never the secret; the client id and scopes say what changed
+  await recordAudit(db, {
+    id: newId('aud'),
+    appId: app.id,
+    actor: 'operator',
+    action: existing ? 'integration.updated' : 'integration.created',
+    subject: id,
+    detail: { provider: entry.id, client_id: row.client_id, scopes: input.scopes ?? null },
+    at: now,
   });
   return toView(row, entry);
 }

@@ -4,6 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { authorize, connectForRequest, consentView, decideConsent } from '../authorization/index.ts';
 import { chooserPage, consentPage } from '../pages/index.ts';
 import type { Services } from '../services.ts';
+import { htmlPage, pageErrors, redirect } from './schemas.ts';
 import { pageCsp } from './security.ts';
 
 export const BINDING_COOKIE = 'gh_authz';
@@ -46,7 +47,22 @@ export function authorizeRoutes(services: Services): FastifyPluginAsyncTypebox {
     const bind = (reply: FastifyReply, value: string) =>
       reply.header('set-cookie', `${BINDING_COOKIE}=${value}; Path=/oauth; HttpOnly; SameSite=Lax; Max-Age=600${secure ? '; Secure' : ''}`);
 
-    app.get('/oauth/authorize', { config: { page: true }, schema: { querystring: AuthorizeQuery } }, async (request, reply) => {
+    app.get(
+      '/oauth/authorize',
+      {
+        config: { page: true },
+        schema: {
+          summary: 'Authorization endpoint (RFC 6749 §4.1): the provider chooser, then the upstream sign-in and consent',
+          tags: ['oauth pages'],
+          querystring: AuthorizeQuery,
+          response: {
+            200: htmlPage('The chooser: the providers the scope allows'),
+            303: redirect('To the upstream sign-in, or back to the app with an error (only to a registered redirect_uri)'),
+            ...pageErrors(400, 403, 404),
+          },
+        },
+      },
+      async (request, reply) => {
       const outcome = await authorize(services, request.query, bindingOf(request));
       if (outcome.kind === 'redirect') return reply.header('cache-control', 'no-store').redirect(outcome.url, 303);
       bind(reply, outcome.binding);
@@ -57,17 +73,51 @@ export function authorizeRoutes(services: Services): FastifyPluginAsyncTypebox {
       return html(reply, chooserPage(outcome));
     });
 
-    app.get('/oauth/authorize/connect', { config: { page: true }, schema: { querystring: ConnectQuery } }, async (request, reply) => {
+    app.get(
+      '/oauth/authorize/connect',
+      {
+        config: { page: true },
+        schema: {
+          summary: 'The chooser\'s choice: starts the upstream sign-in',
+          tags: ['oauth pages'],
+          querystring: ConnectQuery,
+          response: { 303: redirect('To the upstream sign-in'), ...pageErrors(400, 403, 404) },
+        },
+      },
+      async (request, reply) => {
       const { url } = await connectForRequest(services, request.query.request, bindingOf(request), request.query.provider);
       return reply.header('cache-control', 'no-store').redirect(url, 303);
     });
 
-    app.get('/oauth/consent', { config: { page: true }, schema: { querystring: RequestQuery } }, async (request, reply) => {
+    app.get(
+      '/oauth/consent',
+      {
+        config: { page: true },
+        schema: {
+          summary: 'The consent page (Allow / Deny)',
+          tags: ['oauth pages'],
+          querystring: RequestQuery,
+          response: { 200: htmlPage('The consent page'), ...pageErrors(400, 403, 404) },
+        },
+      },
+      async (request, reply) => {
       const view = await consentView(services, request.query.request, bindingOf(request));
       return html(reply, consentPage(view), pageCsp([view.redirectSource]));
     });
 
-    app.post('/oauth/consent', { config: { page: true }, schema: { body: ConsentForm } }, async (request, reply) => {
+    app.post(
+      '/oauth/consent',
+      {
+        config: { page: true },
+        schema: {
+          summary: 'The consent decision; 303 back to the app with code, state and iss (or error=access_denied)',
+          tags: ['oauth pages'],
+          consumes: ['application/x-www-form-urlencoded'],
+          body: ConsentForm,
+          response: { 303: redirect('Back to the app\'s redirect_uri'), ...pageErrors(400, 403, 404) },
+        },
+      },
+      async (request, reply) => {
       const url = await decideConsent(services, request.body.request, bindingOf(request), request.body.decision);
       return reply.header('cache-control', 'no-store').redirect(url, 303);
     });

@@ -4,12 +4,28 @@ import { completeConnect } from '../accounts/index.ts';
 import { ConnectFlowError, startConnect, CALLBACK_PATH } from '../connect/index.ts';
 import { connectedPage } from '../pages/index.ts';
 import type { Services } from '../services.ts';
-import { ConnectParams, ConnectQuery } from './schemas.ts';
+import { CallbackQuery, ConnectParams, ConnectQuery, htmlPage, pageErrors, redirect } from './schemas.ts';
 
 /** The upstream connect engine over HTTP: start (redirect upstream) and the upstream's callback. */
 export function connectRoutes(services: Services): FastifyPluginAsyncTypebox {
   return async (app) => {
-    app.get(CALLBACK_PATH, { config: { page: true } }, async (request, reply) => {
+    app.get(
+      CALLBACK_PATH,
+      {
+        config: { page: true },
+        schema: {
+          summary: 'Where the provider sends the browser back: validates, exchanges the code, stores the account',
+          tags: ['connect'],
+          // documents and bounds the parameters; the handler reads them from the raw query as sent
+          querystring: CallbackQuery,
+          response: {
+            200: htmlPage('Account connected (or reconnected)'),
+            303: redirect('On to the consent page, or back to the app with an error'),
+            ...pageErrors(400, 403, 404, 502, 503),
+          },
+        },
+      },
+      async (request, reply) => {
       const query = new URLSearchParams(request.url.slice(request.url.indexOf('?') + 1 || request.url.length));
       const result = await completeConnect(services, query).catch(async (err: unknown) => {
         // a failed upstream sign-in started by /oauth/authorize is answered to the app, not shown here
@@ -41,7 +57,16 @@ export function connectRoutes(services: Services): FastifyPluginAsyncTypebox {
 
     app.get(
       '/connect/:provider',
-      { config: { page: true }, schema: { params: ConnectParams, querystring: ConnectQuery } },
+      {
+        config: { page: true },
+        schema: {
+          summary: 'Start connecting an account of a provider for an app (redirects to the provider)',
+          tags: ['connect'],
+          params: ConnectParams,
+          querystring: ConnectQuery,
+          response: { 303: redirect('To the provider\'s authorization endpoint'), ...pageErrors(400, 403, 404, 502, 503) },
+        },
+      },
       async (request, reply) => {
         const { provider } = request.params;
         const { app: appId, session, login_hint, account_id, subdomain } = request.query;

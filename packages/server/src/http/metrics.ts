@@ -6,6 +6,7 @@ import type { Services } from '../services.ts';
 import type { AccountStatus } from '../store/index.ts';
 import { bearerToken } from './auth.ts';
 import { sendError } from './errors.ts';
+import { ErrorSchema } from './schemas.ts';
 
 export const METRICS_PATH = '/metrics';
 const ACCOUNT_STATUSES: AccountStatus[] = ['active', 'needs_reauth', 'revoked'];
@@ -49,7 +50,20 @@ export function installMetrics(app: FastifyInstance, services: Services): void {
   });
 
   const expected = services.config.metricsToken === undefined ? undefined : digest(services.config.metricsToken);
-  app.get(METRICS_PATH, async (request, reply) => {
+  app.get(
+    METRICS_PATH,
+    {
+      schema: {
+        summary: 'Prometheus metrics of this instance',
+        tags: ['ops'],
+        ...(expected ? { security: [{ metricsToken: [] }] } : {}),
+        response: {
+          200: { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } },
+          ...(expected ? { 401: ErrorSchema } : {}),
+        },
+      },
+    },
+    async (request, reply) => {
     if (expected) {
       const token = bearerToken(request);
       if (!token || !timingSafeEqual(digest(token), expected)) {

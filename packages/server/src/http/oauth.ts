@@ -18,6 +18,10 @@ import type { Services } from '../services.ts';
 import { bearerToken } from './auth.ts';
 import { ErrorSchema } from './schemas.ts';
 
+const FORM = ['application/x-www-form-urlencoded'];
+/** client_secret_basic, or client_secret_post / none with client_id in the form (the empty requirement). */
+const CLIENT_AUTH: Record<string, string[]>[] = [{ clientSecretBasic: [] }, {}];
+
 const FormField = Type.Optional(Type.String({ maxLength: 4096 }));
 const TokenForm = Type.Object({
   grant_type: FormField,
@@ -51,11 +55,26 @@ export function oauthRoutes(services: Services): FastifyPluginAsyncTypebox {
       done(Object.assign(new Error('send the parameters as application/x-www-form-urlencoded'), { statusCode: 415 })),
     );
 
-    app.get('/.well-known/oauth-authorization-server', async () =>
+    app.get(
+      '/.well-known/oauth-authorization-server',
+      { schema: { summary: 'Authorization server metadata (RFC 8414)', tags: ['oauth'], response: { 200: OpenObject } } },
+      async () =>
       authorizationServerMetadata(services.config.baseUrl, [...API_RIGHTS]),
     );
 
-    app.post('/oauth/token', { schema: { body: TokenForm, response: { 200: OpenObject, 400: ErrorSchema, 401: ErrorSchema } } }, async (request) => {
+    app.post(
+      '/oauth/token',
+      {
+        schema: {
+          summary: 'Token endpoint: authorization_code (+PKCE), refresh_token (rotating), client_credentials',
+          tags: ['oauth'],
+          security: CLIENT_AUTH,
+          consumes: FORM,
+          body: TokenForm,
+          response: { 200: OpenObject, 400: ErrorSchema, 401: ErrorSchema },
+        },
+      },
+      async (request) => {
       const { grant_type: grantType, scope } = request.body;
       if (!grantType) fail(ErrorCode.invalidRequest, 'grant_type is required');
       const { app: caller } = await client(services, request, request.body);
@@ -66,14 +85,39 @@ export function oauthRoutes(services: Services): FastifyPluginAsyncTypebox {
       return fail(ErrorCode.unsupportedGrantType, `grant_type "${grantType}" is not supported`);
     });
 
-    app.post('/oauth/introspect', { schema: { body: TokenParamForm, response: { 200: OpenObject, 400: ErrorSchema, 401: ErrorSchema } } }, async (request) => {
+    app.post(
+      '/oauth/introspect',
+      {
+        schema: {
+          summary: 'Token introspection (RFC 7662); a client sees only its own tokens as active',
+          tags: ['oauth'],
+          description: 'Client authentication is required: client_secret_basic or client_secret_post.',
+          security: CLIENT_AUTH,
+          consumes: FORM,
+          body: TokenParamForm,
+          response: { 200: OpenObject, 400: ErrorSchema, 401: ErrorSchema },
+        },
+      },
+      async (request) => {
       const { app: caller, method } = await client(services, request, request.body);
       if (method === 'none') fail(ErrorCode.invalidClient, 'introspection requires client authentication');
       const token = request.body.token ?? fail(ErrorCode.invalidRequest, 'token is required');
       return introspect(services, caller, token);
     });
 
-    app.post('/oauth/revoke', { schema: { body: TokenParamForm, response: { 200: Type.Null(), 400: ErrorSchema, 401: ErrorSchema } } }, async (request, reply) => {
+    app.post(
+      '/oauth/revoke',
+      {
+        schema: {
+          summary: 'Token revocation (RFC 7009)',
+          tags: ['oauth'],
+          security: CLIENT_AUTH,
+          consumes: FORM,
+          body: TokenParamForm,
+          response: { 200: Type.Null(), 400: ErrorSchema, 401: ErrorSchema },
+        },
+      },
+      async (request, reply) => {
       const { app: caller } = await client(services, request, request.body);
       const token = request.body.token ?? fail(ErrorCode.invalidRequest, 'token is required');
       await revokeToken(services, caller, token);
@@ -84,6 +128,9 @@ export function oauthRoutes(services: Services): FastifyPluginAsyncTypebox {
       '/v1/oauth/token',
       {
         schema: {
+          summary: 'Verify an access token: which client and account it was minted for (confused-deputy check)',
+          tags: ['oauth'],
+          security: [{ accessToken: [] }],
           response: {
             200: Type.Object({
               client_id: Type.String(),

@@ -6,7 +6,10 @@ import { ErrorCode, fail } from '../errors.ts';
 import { PROXY_METHODS, proxyCall, readCredentials, type ProxyCall } from '../proxy/index.ts';
 import type { Services } from '../services.ts';
 import { appIdFor, requireCaller } from './auth.ts';
-import { AccountIdParams, CredentialsSchema, ErrorSchema, ProxyHeaders, RawHeaders } from './schemas.ts';
+import { AccountIdParams, API_KEY_ONLY, API_KEY_OR_TOKEN, CredentialsSchema, ErrorSchema, ProxyHeaders, RawHeaders } from './schemas.ts';
+
+/** Any status the provider answered, passed through as it came (marked `Via: 1.1 gatehouse`). */
+const PASSED_THROUGH = { default: { description: "The provider's answer as it came: its status, headers (Via: 1.1 gatehouse) and body" } };
 
 const errors = {
   400: ErrorSchema,
@@ -63,7 +66,11 @@ export function proxyRoutes(services: Services): FastifyPluginAsyncTypebox {
       schema: {
         params: Type.Object({ id: AccountIdParams.properties.id, '*': Type.String() }),
         headers: ProxyHeaders,
-        response: errors,
+        summary: "Call the provider's API as the account: the path after /proxy/ is appended to the provider's proxy base URL",
+        tags: ['proxy'],
+        security: API_KEY_OR_TOKEN('proxy'),
+        consumes: ['*/*'],
+        response: { ...errors, ...PASSED_THROUGH },
       },
       handler: async (request, reply) => {
         const accountId = request.params.id;
@@ -81,7 +88,17 @@ export function proxyRoutes(services: Services): FastifyPluginAsyncTypebox {
 
     app.post(
       '/v1/accounts/:id/raw',
-      { schema: { params: AccountIdParams, headers: RawHeaders, response: errors } },
+      {
+        schema: {
+          summary: 'Call the provider as the account at X-Raw-URI with X-Raw-Method (the raw form of the proxy)',
+          tags: ['proxy'],
+          security: API_KEY_OR_TOKEN('proxy'),
+          consumes: ['*/*'],
+          params: AccountIdParams,
+          headers: RawHeaders,
+          response: { ...errors, ...PASSED_THROUGH },
+        },
+      },
       async (request, reply) => {
         const accountId = request.params.id;
         const appId = appIdFor(request, 'proxy', accountId);
@@ -107,6 +124,9 @@ export function proxyRoutes(services: Services): FastifyPluginAsyncTypebox {
       '/v1/accounts/:id/credentials',
       {
         schema: {
+          summary: "The account's upstream access token (API key only, off unless enabled for the app)",
+          tags: ['proxy'],
+          security: API_KEY_ONLY,
           params: AccountIdParams,
           response: { 200: CredentialsSchema, ...errors },
         },

@@ -71,6 +71,16 @@ export const ConnectQuery = Type.Object({
   subdomain: Type.Optional(Type.String({ maxLength: 253 })),
 });
 
+/** What a provider sends back to /connect/callback (RFC 6749 §4.1.2, RFC 9207); other parameters are let through. */
+export const CallbackQuery = Type.Object({
+  code: Type.Optional(Type.String({ maxLength: 8192 })),
+  state: Type.Optional(Type.String({ maxLength: 1024 })),
+  iss: Type.Optional(Type.String({ maxLength: 2048 })),
+  error: Type.Optional(Type.String({ maxLength: 256 })),
+  error_description: Type.Optional(Type.String({ maxLength: 8192 })),
+  error_uri: Type.Optional(Type.String({ maxLength: 2048 })),
+});
+
 export type ListAccountsQuery = Static<typeof ListAccountsQuery>;
 
 export const AuditPageSchema = Type.Object({
@@ -87,6 +97,24 @@ export const AuditPageSchema = Type.Object({
   ),
   next_cursor: Type.Union([Type.String(), Type.Null()]),
 });
+
+// ---------------------------------------------------------------------------------------------
+// Responses that are not JSON, for the OpenAPI document (Fastify sends strings as they are)
+
+/** A 200 (or other) answer that is an HTML page. */
+export const htmlPage = (description: string) => ({ description, content: { 'text/html': { schema: Type.String() } } });
+
+/** A 303 See Other: the browser goes on to the Location header. */
+export const redirect = (description: string) => ({ description });
+
+/** The error statuses a page route answers, each with an HTML page naming the error and a reference id. */
+export function pageErrors(...statuses: number[]): Record<number, ReturnType<typeof htmlPage>> {
+  return Object.fromEntries(statuses.map((status) => [status, htmlPage('An HTML page naming the error, what to do next and a reference id')]));
+}
+
+/** Who may call the app-facing API (OpenAPI security requirements). */
+export const API_KEY_ONLY: Record<string, string[]>[] = [{ apiKey: [] }];
+export const API_KEY_OR_TOKEN = (scope: string): Record<string, string[]>[] => [{ apiKey: [] }, { accessToken: [scope] }];
 
 export const WebhookBody = Type.Object({ url: Type.String({ minLength: 1, maxLength: 2048 }) }, { additionalProperties: false });
 

@@ -17,6 +17,8 @@ import {
   PatchAccountBody,
   RevocationSchema,
   ScopesSchema,
+  API_KEY_ONLY,
+  API_KEY_OR_TOKEN,
 } from './schemas.ts';
 
 const errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema };
@@ -26,7 +28,7 @@ export function v1Routes(services: Services): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.addHook('preHandler', requireCaller(services));
 
-    app.get('/v1/accounts', { schema: { querystring: ListAccountsQuery, response: { 200: AccountPageSchema, ...errors } } }, async (request) => {
+    app.get('/v1/accounts', { schema: { summary: 'List the app\'s accounts (cursor paging, filters)', tags: ['accounts'], security: API_KEY_OR_TOKEN('accounts:read'), querystring: ListAccountsQuery, response: { 200: AccountPageSchema, ...errors } } }, async (request) => {
       const { provider, end_user, status, cursor, limit } = request.query;
       const appId = appIdFor(request, 'accounts:read');
       return listAccounts(services, appId, { provider, endUser: end_user, status, cursor, limit, onlyId: request.caller!.accountId ?? undefined });
@@ -34,20 +36,35 @@ export function v1Routes(services: Services): FastifyPluginAsyncTypebox {
 
     app.post(
       '/v1/accounts',
-      { schema: { body: ImportAccountBody, response: { 200: AccountSchema, 201: AccountSchema, ...errors, 502: ErrorSchema } } },
+      {
+        schema: {
+          summary: 'Import an existing upstream token set as an account',
+          tags: ['accounts'],
+          security: API_KEY_OR_TOKEN('accounts:write'),
+          body: ImportAccountBody, response: { 200: AccountSchema, 201: AccountSchema, ...errors, 502: ErrorSchema, 503: ErrorSchema },
+        },
+      },
       async (request, reply) => {
         const { account, created } = await importAccount(services, appIdFor(request, 'accounts:write'), request.body);
         return reply.code(created ? 201 : 200).send(account);
       },
     );
 
-    app.get('/v1/accounts/:id', { schema: { params: AccountIdParams, response: { 200: AccountSchema, ...errors } } }, async (request) =>
+    app.get('/v1/accounts/:id', { schema: { summary: 'One account', tags: ['accounts'], security: API_KEY_OR_TOKEN('accounts:read'), params: AccountIdParams, response: { 200: AccountSchema, ...errors } } }, async (request) =>
       getAccount(services, appIdFor(request, 'accounts:read', request.params.id), request.params.id),
     );
 
     app.patch(
       '/v1/accounts/:id',
-      { schema: { params: AccountIdParams, body: PatchAccountBody, response: { 200: AccountSchema, ...errors } } },
+      {
+        schema: {
+          summary: 'Replace the app\'s metadata of an account',
+          tags: ['accounts'],
+          security: API_KEY_OR_TOKEN('accounts:write'),
+          params: AccountIdParams,
+          body: PatchAccountBody, response: { 200: AccountSchema, ...errors },
+        },
+      },
       async (request) => updateAccountMetadata(services, appIdFor(request, 'accounts:write', request.params.id), request.params.id, request.body.metadata),
     );
 
@@ -55,6 +72,9 @@ export function v1Routes(services: Services): FastifyPluginAsyncTypebox {
       '/v1/accounts/:id',
       {
         schema: {
+          summary: 'Release an account: revoke upstream (RFC 7009) and wipe its sealed tokens',
+          tags: ['accounts'],
+          security: API_KEY_OR_TOKEN('accounts:write'),
           params: AccountIdParams,
           response: { 200: Type.Object({ account: AccountSchema, upstream_revocation: RevocationSchema }), ...errors },
         },
@@ -62,7 +82,7 @@ export function v1Routes(services: Services): FastifyPluginAsyncTypebox {
       async (request) => releaseAccount(services, appIdFor(request, 'accounts:write', request.params.id), request.params.id),
     );
 
-    app.get('/v1/accounts/:id/scopes', { schema: { params: AccountIdParams, response: { 200: ScopesSchema, ...errors } } }, async (request) =>
+    app.get('/v1/accounts/:id/scopes', { schema: { summary: 'The scopes granted upstream, with descriptions', tags: ['accounts'], security: API_KEY_OR_TOKEN('accounts:read'), params: AccountIdParams, response: { 200: ScopesSchema, ...errors } } }, async (request) =>
       accountScopes(services, appIdFor(request, 'accounts:read', request.params.id), request.params.id),
     );
 
@@ -70,6 +90,9 @@ export function v1Routes(services: Services): FastifyPluginAsyncTypebox {
       '/v1/accounts/:id/refresh',
       {
         schema: {
+          summary: 'Refresh the upstream tokens now (single-flight); never returns a token',
+          tags: ['accounts'],
+          security: API_KEY_OR_TOKEN('accounts:write'),
           params: AccountIdParams,
           querystring: Type.Object({ force: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
           response: {
@@ -92,7 +115,15 @@ export function v1Routes(services: Services): FastifyPluginAsyncTypebox {
 
     app.get(
       '/v1/end-users/:id/accounts',
-      { schema: { params: EndUserParams, querystring: ListAccountsQuery, response: { 200: AccountPageSchema, ...errors } } },
+      {
+        schema: {
+          summary: 'The accounts of one end user',
+          tags: ['end users'],
+          security: API_KEY_OR_TOKEN('accounts:read'),
+          params: EndUserParams,
+          querystring: ListAccountsQuery, response: { 200: AccountPageSchema, ...errors },
+        },
+      },
       async (request) => {
         const appId = appIdFor(request, 'accounts:read');
         const { provider, status, cursor, limit } = request.query;
@@ -109,7 +140,15 @@ export function v1Routes(services: Services): FastifyPluginAsyncTypebox {
 
     app.delete(
       '/v1/end-users/:id/tokens',
-      { schema: { params: EndUserParams, response: { 200: Type.Object({ revoked_grants: Type.Integer() }), ...errors } } },
+      {
+        schema: {
+          summary: 'Sign an end user out: revoke every Gatehouse token of their accounts (the accounts stay)',
+          tags: ['end users'],
+          security: API_KEY_ONLY,
+          params: EndUserParams,
+          response: { 200: Type.Object({ revoked_grants: Type.Integer() }), ...errors },
+        },
+      },
       async (request) => {
         if (request.caller!.rights !== null) fail(ErrorCode.insufficientScope, 'signing an end user out takes the app API key');
         return revokeEndUserTokens(services, request.caller!.app.id, request.params.id);
@@ -120,6 +159,9 @@ export function v1Routes(services: Services): FastifyPluginAsyncTypebox {
       '/v1/audit',
       {
         schema: {
+          summary: 'The app\'s audit log, newest first',
+          tags: ['audit'],
+          security: API_KEY_ONLY,
           querystring: Type.Object(
             {
               action: Type.Optional(Type.String({ maxLength: 64 })),
@@ -141,6 +183,9 @@ export function v1Routes(services: Services): FastifyPluginAsyncTypebox {
       '/v1/connect/sessions',
       {
         schema: {
+          summary: 'Create a connect session (ghs_) binding the next connection to an end user',
+          tags: ['end users'],
+          security: API_KEY_OR_TOKEN('accounts:write'),
           body: Type.Object(
             {
               end_user: Type.Object(

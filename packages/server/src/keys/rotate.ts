@@ -1,6 +1,8 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Services } from '../services.ts';
+import { recordAudit } from '../store/index.ts';
+import { newId } from '../vault/index.ts';
 import { kidOfSealed, loose, notUnder, SEALED_TABLES, type LooseDb, type SealedTable } from './sealed.ts';
 
 export const ROTATION_CURSOR_FILE = 'key-rotation.json';
@@ -104,7 +106,7 @@ async function countOutdated(db: LooseDb, spec: SealedTable, kid: string, after?
  * After each batch the position is saved in the cursor file; a later run resumes there, and a
  * finished run removes it. The server keeps serving throughout: its keyring opens the old kids.
  */
-export async function rotateKeys(services: Pick<Services, 'db' | 'vault' | 'config' | 'logger'>, options: RotateOptions = {}): Promise<RotationResult> {
+export async function rotateKeys(services: Pick<Services, 'db' | 'vault' | 'config' | 'logger' | 'clock'>, options: RotateOptions = {}): Promise<RotationResult> {
   const batchSize = options.batchSize ?? 200;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError('batchSize must be a positive integer');
   const db = loose(services.db);
@@ -175,5 +177,15 @@ export async function rotateKeys(services: Pick<Services, 'db' | 'vault' | 'conf
     'key rotation finished',
   );
   for (const f of result.failures) services.logger.warn({ table: f.table, id: f.id, field: f.field, reason: f.reason }, 'sealed value did not open');
+  // an operator's act across every app: no app_id, so only `gatehouse audit` shows it
+  await recordAudit(services.db, {
+    id: newId('aud'),
+    appId: null,
+    actor: 'operator',
+    action: 'key.rotated',
+    subject: kid,
+    detail: { resealed: result.resealed, skipped: result.skipped, failed: result.failed, remaining: result.remaining, resumed: result.resumed },
+    at: services.clock(),
+  });
   return result;
 }

@@ -29,7 +29,7 @@ export function html(strings: TemplateStringsArray, ...values: unknown[]): Html 
 export const STYLESHEET_PATH = '/static/gatehouse.css';
 
 /** Every page: no inline script or style (the CSP forbids both); one stylesheet. */
-export function layout(title: string, body: Html): string {
+export function layout(title: string, body: Html, width: 'narrow' | 'wide' = 'narrow'): string {
   return html`<!doctype html>
 <html lang="en">
 <head>
@@ -39,6 +39,6 @@ export function layout(title: string, body: Html): string {
 <title>${title} · Gatehouse</title>
 <link rel="stylesheet" href="${STYLESHEET_PATH}">
 </head>
-<body><main class="card">${body}</main></body>
+<body><main class="${width === 'wide' ? 'card wide' : 'card'}">${body}</main></body>
 </html>`.value;
 }

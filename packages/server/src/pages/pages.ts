@@ -47,4 +47,13 @@ button, .button { font: inherit; padding: .6rem 1.2rem; border-radius: 8px; bord
 button.primary { background: #2f6fed; color: #fff; border-color: #2f6fed; }
 ul.choices { list-style: none; padding: 0; }
 ul.choices li { margin: .4rem 0; }
+.card.wide { max-width: 64rem; }
+table.ops { border-collapse: collapse; width: 100%; margin-bottom: 1.5rem; }
+table.ops th, table.ops td { text-align: left; vertical-align: top; padding: .3rem .5rem; border-bottom: 1px solid #d0d4da; }
+code.method { font-weight: 600; }
+table.ops { table-layout: fixed; }
+table.ops th:nth-child(1) { width: 5rem; }
+table.ops th:nth-child(2) { width: 17rem; }
+table.ops th:nth-child(4) { width: 10rem; }
+table.ops td { overflow-wrap: anywhere; }
 `;

@@ -45,8 +45,11 @@ export function openStore(target: StoreTarget): Store {
     return { db, kind: 'sqlite', close: () => db.destroy() };
   }
   const pool = pgPool(target.url);
-  // An idle client losing its server (restart) must not crash the process.
+  // An idle client losing its server (restart) must not crash the process…
   pool.on('error', () => {});
+  // …nor one checked out between two queries (a transaction waiting on an upstream call): its
+  // next query fails and the error handling answers 503; the event itself needs a listener.
+  pool.on('connect', (client) => client.on('error', () => {}));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return { db, kind: 'postgres', close: () => db.destroy() };
 }

@@ -1,7 +1,7 @@
 import { ErrorCode, fail } from '../errors.ts';
 import type { Services } from '../services.ts';
-import { deleteWebhookEndpoint, findApp, findWebhookEndpoint, saveWebhookEndpoint, type WebhookEndpointRow } from '../store/index.ts';
-import { mintToken, type Vault } from '../vault/index.ts';
+import { deleteWebhookEndpoint, findApp, findWebhookEndpoint, recordAudit, saveWebhookEndpoint, type WebhookEndpointRow } from '../store/index.ts';
+import { mintToken, newId, type Vault } from '../vault/index.ts';
 
 export const WEBHOOK_URL_MAX = 2048;
 
@@ -42,7 +42,7 @@ const view = (row: WebhookEndpointRow | undefined): WebhookView => ({
  * Sets the app's webhook URL with a new signing secret, returned only now (it is kept sealed).
  * Setting it again replaces the secret: a receiver must take the new one.
  */
-export async function setWebhook(services: Services, appId: string, rawUrl: string): Promise<{ url: string; secret: string }> {
+export async function setWebhook(services: Services, appId: string, rawUrl: string, actor = `app:${appId}`): Promise<{ url: string; secret: string }> {
   const url = checkWebhookUrl(services, rawUrl);
   const secret = mintToken('webhookSecret');
   const now = services.clock();
@@ -53,6 +53,7 @@ export async function setWebhook(services: Services, appId: string, rawUrl: stri
     created_at: now,
     updated_at: now,
   });
+  await recordAudit(services.db, { id: newId('aud'), appId, actor, action: 'webhook.set', subject: appId, detail: { url }, at: now });
   return { url, secret };
 }
 
@@ -61,8 +62,10 @@ export async function getWebhook(services: Services, appId: string): Promise<Web
 }
 
 /** Turns the app's webhook off; deliveries still waiting are given up. */
-export async function disableWebhook(services: Services, appId: string): Promise<WebhookView> {
-  await deleteWebhookEndpoint(services.db, appId, services.clock());
+export async function disableWebhook(services: Services, appId: string, actor = `app:${appId}`): Promise<WebhookView> {
+  const now = services.clock();
+  await deleteWebhookEndpoint(services.db, appId, now);
+  await recordAudit(services.db, { id: newId('aud'), appId, actor, action: 'webhook.disabled', subject: appId, at: now });
   return view(undefined);
 }
 
