@@ -4,8 +4,12 @@ RUN apt-get update && apt-get install -y --no-install-recommends python3 make g+
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.base.json ./
 COPY packages/server/package.json packages/server/
+COPY packages/authenticator/package.json packages/authenticator/
+COPY sandbox/package.json sandbox/
 RUN npm ci --omit=dev --no-audit --no-fund
 COPY packages/server packages/server
+# the server bundles the browser authenticator (esbuild) on the first GET /sdk/authenticator.js
+COPY packages/authenticator packages/authenticator
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production PORT=4000 HOST=0.0.0.0

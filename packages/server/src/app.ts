@@ -15,6 +15,7 @@ import {
   oauthRoutes,
   pageRoutes,
   proxyRoutes,
+  sdkRoutes,
   sendError,
   v1Routes,
   webhookRoutes,
@@ -60,5 +61,6 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   await app.register(docsRoutes(services, routes));
   await app.register(proxyRoutes(services));
   await app.register(webhookRoutes(services));
+  await app.register(sdkRoutes(services));
   return app;
 }

@@ -24,7 +24,7 @@ export async function openServices(config: Config, logger: Logger): Promise<Serv
     if (err instanceof KeyringError) throw new ConfigError('GATEHOUSE_SECRET_KEYS', err.message);
     throw err;
   }
-  const catalog = loadCatalog({ extraDir: config.providersDir, allowInsecure: config.allowInsecureUpstreams });
+  const catalog = loadCatalog({ extraDir: config.providersDir, allowInsecure: config.allowInsecureUpstreams, sandboxUrl: config.sandboxUrl });
   const store = openStore(config.database);
   try {
     await migrateToLatest(store.db);

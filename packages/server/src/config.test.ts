@@ -35,12 +35,19 @@ describe('loadConfig', () => {
       trustProxy: false,
       rateLimits: DEFAULT_RATE_LIMITS,
       metricsToken: undefined,
+      sandboxUrl: 'http://localhost:4001',
       requestTimeoutMs: 30_000,
       refresher: { intervalMs: 60_000, keepAliveMs: 30 * 24 * 3600 * 1000, batchSize: 20 },
       webhookPollMs: 1000,
       upstreamTimeoutMs: 15_000,
       proxyTimeoutMs: DEFAULT_PROXY_TIMEOUT_MS,
     });
+  });
+
+  it('places the sandbox provider with GATEHOUSE_SANDBOX_URL in development, or hides it with off', () => {
+    expect(loadConfig({ GATEHOUSE_SANDBOX_URL: 'http://127.0.0.1:5001/' }, cwd).sandboxUrl).toBe('http://127.0.0.1:5001');
+    expect(loadConfig({ GATEHOUSE_SANDBOX_URL: 'off' }, cwd).sandboxUrl).toBeUndefined();
+    for (const bad of ['localhost:4001', 'ftp://x', 'http://x/?a=1']) expect(configError({ GATEHOUSE_SANDBOX_URL: bad }).variable).toBe('GATEHOUSE_SANDBOX_URL');
   });
 
   it('reads the refresher and webhook settings, refusing what is not a count', () => {
@@ -131,6 +138,12 @@ describe('loadConfig', () => {
       expect(config.host).toBe('0.0.0.0');
       expect(config.secretKeys).toBe(secretKeys);
       expect(config.allowInsecureUpstreams).toBe(false);
+      expect(config.sandboxUrl).toBeUndefined();
+    });
+
+    it('has no sandbox provider, and refuses to be given one', () => {
+      const err = configError({ ...base, GATEHOUSE_SECRET_KEYS: keys(), GATEHOUSE_SANDBOX_URL: 'http://localhost:4001' });
+      expect(err.variable).toBe('GATEHOUSE_SANDBOX_URL');
     });
 
     it('refuses an http base URL, including the default one', () => {

@@ -25,6 +25,8 @@ export interface Config {
   requestTimeoutMs: number;
   /** The provider proxy's time limit for the upstream's response headers, and for each pause in its body. */
   proxyTimeoutMs: number;
+  /** Development only: where the offline sandbox provider runs; its `sandbox-drive` entry is then in the catalog. */
+  sandboxUrl: string | undefined;
   /** The background refresher; intervalMs 0 turns it off. */
   refresher: RefresherConfig;
   /** How often an idle webhook worker looks for due deliveries. */
@@ -148,6 +150,29 @@ function parseMetricsToken(env: NodeJS.ProcessEnv): string | undefined {
   return raw;
 }
 
+export const DEFAULT_SANDBOX_URL = 'http://localhost:4001';
+
+/** GATEHOUSE_SANDBOX_URL: an http(s) origin in development (`off` hides the sandbox); never in production. */
+function parseSandboxUrl(env: NodeJS.ProcessEnv, mode: Mode): string | undefined {
+  const raw = env.GATEHOUSE_SANDBOX_URL?.trim();
+  if (mode === 'production') {
+    if (raw && raw !== 'off') throw new ConfigError('GATEHOUSE_SANDBOX_URL', 'the sandbox provider is for development only; unset it in production');
+    return undefined;
+  }
+  if (raw === 'off') return undefined;
+  const value = raw || DEFAULT_SANDBOX_URL;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError('GATEHOUSE_SANDBOX_URL', `"${value}" is not an absolute URL`);
+  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.search || url.hash || url.username) {
+    throw new ConfigError('GATEHOUSE_SANDBOX_URL', 'must be an http(s) URL without query, fragment or credentials (e.g. http://localhost:4001), or off');
+  }
+  return value.replace(/\/+$/, '');
+}
+
 function parseCount(env: NodeJS.ProcessEnv, variable: string, fallback: number, min: number, max: number): number {
   const raw = env[variable]?.trim();
   if (raw === undefined || raw === '') return fallback;
@@ -198,6 +223,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     trustProxy: trustProxy === 'true',
     rateLimits: parseRateLimits(env),
     metricsToken: parseMetricsToken(env),
+    sandboxUrl: parseSandboxUrl(env, mode),
     requestTimeoutMs: parseCount(env, 'GATEHOUSE_REQUEST_TIMEOUT_MS', 30_000, 100, 600_000),
     refresher: parseRefresher(env),
     webhookPollMs: parseCount(env, 'GATEHOUSE_WEBHOOK_POLL_MS', 1000, 50, 600_000),

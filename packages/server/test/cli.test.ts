@@ -238,7 +238,7 @@ describe('gatehouse CLI', { timeout: 90_000 }, () => {
     const env = { GATEHOUSE_DATABASE_URL: `sqlite:${tmp}/migrate.db` };
     const first = await gatehouse(['migrate'], env);
     expect(first.code, first.stderr).toBe(0);
-    expect(first.stdout).toMatch(/^Applied: 2026_11_22_001_core, 2026_11_22_002_authorization, 2026_11_22_003_authorization_requests, 2026_11_22_004_refresh_backoff, 2026_11_23_005_proxy, 2026_11_23_006_webhooks$/m);
+    expect(first.stdout).toMatch(/^Applied: 2026_11_22_001_core, 2026_11_22_002_authorization, 2026_11_22_003_authorization_requests, 2026_11_22_004_refresh_backoff, 2026_11_23_005_proxy, 2026_11_23_006_webhooks, 2026_11_23_007_relay$/m);
     const second = await gatehouse(['migrate'], env);
     expect(second.code, second.stderr).toBe(0);
     expect(second.stdout.trim()).toBe('The database is up to date.');

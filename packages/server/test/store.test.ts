@@ -96,7 +96,7 @@ describe.each(STORE_KINDS)('store on %s', (kind) => {
   };
 
   it('migrates once: the second run applies nothing, and the schema is current', async () => {
-    expect(firstRun).toEqual(['2026_11_22_001_core', '2026_11_22_002_authorization', '2026_11_22_003_authorization_requests', '2026_11_22_004_refresh_backoff', '2026_11_23_005_proxy', '2026_11_23_006_webhooks']);
+    expect(firstRun).toEqual(['2026_11_22_001_core', '2026_11_22_002_authorization', '2026_11_22_003_authorization_requests', '2026_11_22_004_refresh_backoff', '2026_11_23_005_proxy', '2026_11_23_006_webhooks', '2026_11_23_007_relay']);
     expect(firstRun.at(-1)).toBe(LATEST_MIGRATION);
     expect(await migrateToLatest(store.db)).toEqual([]);
     expect(await migrationsCurrent(store.db)).toBe(true);
@@ -107,7 +107,7 @@ describe.each(STORE_KINDS)('store on %s', (kind) => {
     const other = openStore(empty.target);
     try {
       expect(await migrationsCurrent(other.db)).toBe(false);
-      expect(await migrateToLatest(other.db)).toHaveLength(6);
+      expect(await migrateToLatest(other.db)).toHaveLength(7);
       expect(await migrationsCurrent(other.db)).toBe(true);
     } finally {
       await other.close();

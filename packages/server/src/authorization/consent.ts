@@ -2,7 +2,7 @@ import { ErrorCode, fail, GatehouseError } from '../errors.ts';
 import type { Services } from '../services.ts';
 import { findAccount, findAppById, recordAudit } from '../store/index.ts';
 import { hashToken, mintToken, newId } from '../vault/index.ts';
-import { errorRedirect, pendingRequest, redirectWith, type PendingRequest } from './requests.ts';
+import { errorRedirect, pendingRequest, popupTarget, redirectWith, type PendingRequest, type PopupTarget } from './requests.ts';
 import { parseScope, splitScope } from './scopes.ts';
 
 export const AUTHORIZATION_CODE_TTL_MS = 60 * 1000;
@@ -22,6 +22,8 @@ export interface ConsentView {
   scopes: string[];
   /** What the consent page's CSP form-action must allow: the redirect URI's origin (or scheme). */
   redirectSource: string;
+  /** Set when the page shows in the authenticator's popup. */
+  popup: PopupTarget | undefined;
 }
 
 async function connected(services: Services, request: PendingRequest) {
@@ -52,6 +54,7 @@ export async function consentView(services: Services, handle: string | undefined
     accountLabel: [account.name, account.email].filter(Boolean).join(' · ') || account.upstream_subject,
     scopes: rights.length > 0 ? rights : [`Use your ${providerName} account`],
     redirectSource: redirectSource(request.redirect_uri),
+    popup: popupTarget(services, request.redirect_uri),
   };
 }
 

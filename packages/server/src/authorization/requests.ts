@@ -4,6 +4,7 @@ import type { Services } from '../services.ts';
 import { findAccount, findAppById, fromJson, listIntegrations, toJson, type AuthorizationRequestsTable } from '../store/index.ts';
 import { hashToken, randomValue, safeEqual } from '../vault/index.ts';
 import { toAppView, type AppView } from './apps.ts';
+import { parseRelayUri, relayUriFits } from './relay.ts';
 import { grantableScope, parseScope } from './scopes.ts';
 import { readConnectSession } from './sessions.ts';
 
@@ -26,10 +27,22 @@ export interface AuthorizeParams {
 }
 
 export type AuthorizeOutcome =
-  | { kind: 'chooser'; handle: string; binding: string; appName: string; providers: { id: string; name: string }[] }
+  | { kind: 'chooser'; handle: string; binding: string; appName: string; providers: { id: string; name: string }[]; popup: PopupTarget | undefined }
   | { kind: 'redirect'; url: string; binding?: undefined };
 
 export type PendingRequest = AuthorizationRequestsTable;
+
+/** Who opened the authenticator's popup, for the heartbeats of the pages shown in it. */
+export interface PopupTarget {
+  origin: string;
+  rid: string;
+}
+
+/** The popup context of a request that returns to the authenticator's relay page, else undefined. */
+export function popupTarget(services: Services, redirectUri: string): PopupTarget | undefined {
+  const target = parseRelayUri(services.config.baseUrl, redirectUri);
+  return target ? { origin: target.origin, rid: target.rid } : undefined;
+}
 
 /** redirect_uri with the response parameters added to its query (RFC 6749 §4.1.2, RFC 9207 `iss`). */
 export function redirectWith(redirectUri: string, params: Record<string, string | null | undefined>): string {
@@ -57,7 +70,9 @@ async function checkClient(services: Services, params: AuthorizeParams): Promise
     if (app.redirectUris.length !== 1) fail(ErrorCode.invalidRequest, 'redirect_uri is required: this app has several');
     return { app, redirectUri: app.redirectUris[0]! };
   }
-  if (!app.redirectUris.includes(params.redirect_uri)) fail(ErrorCode.invalidRequest, 'redirect_uri is not registered for this app');
+  if (!app.redirectUris.includes(params.redirect_uri) && !relayUriFits(services.config.baseUrl, app, params.redirect_uri)) {
+    fail(ErrorCode.invalidRequest, 'redirect_uri is not registered for this app');
+  }
   return { app, redirectUri: params.redirect_uri };
 }
 
@@ -125,7 +140,7 @@ export async function authorize(services: Services, params: AuthorizeParams, exi
       })
       .execute();
     const named = providers.map((id) => ({ id, name: services.catalog.get(id)?.name ?? id }));
-    return { kind: 'chooser', handle, binding, appName: app.name, providers: named };
+    return { kind: 'chooser', handle, binding, appName: app.name, providers: named, popup: popupTarget(services, redirectUri) };
   } catch (err) {
     if (err instanceof GatehouseError) return { kind: 'redirect', url: errorRedirect(services, redirectUri, state, err) };
     throw err;

@@ -41,6 +41,22 @@ const REQUIRED_IDS = [
 /** Every category except "sandbox", which is meant for local mock providers, not built-in ones. */
 const COVERED_CATEGORIES = CATEGORIES.filter((c) => c !== 'sandbox');
 
+describe('sandbox-drive (development only)', () => {
+  it('is absent unless a sandbox URL is given (production mode gives none)', () => {
+    expect(loadCatalog().get('sandbox-drive')).toBeUndefined();
+    expect(loadCatalog().byService('sandbox')).toBeUndefined();
+  });
+
+  it('joins the catalog with its URLs under the sandbox URL, in category storage with alias sandbox', () => {
+    const catalog = loadCatalog({ allowInsecure: true, sandboxUrl: 'http://127.0.0.1:4999/' });
+    const entry = catalog.byService('sandbox');
+    expect(entry?.id).toBe('sandbox-drive');
+    expect(entry?.issuer).toBe('http://127.0.0.1:4999');
+    expect(entry?.proxy?.baseUrl).toBe('http://127.0.0.1:4999/drive');
+    expect(catalog.list({ category: 'storage' }).map((e) => e.id)).toContain('sandbox-drive');
+  });
+});
+
 describe('built-in provider catalog', () => {
   const catalog = loadCatalog();
 

@@ -6,6 +6,9 @@ import { ProviderEntrySchema, type ProviderEntry, type Category } from './schema
 
 const checkEntry = TypeCompiler.Compile(ProviderEntrySchema);
 export const BUILTIN_PROVIDERS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'providers');
+/** Entries for development only (the offline sandbox); `{sandbox_url}` is filled in at load time. */
+export const DEV_PROVIDERS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'dev');
+export const SANDBOX_URL_PLACEHOLDER = '{sandbox_url}';
 
 /** `{issuer}` as the whole issuer means: the integration supplies the issuer (generic OIDC). */
 export const ISSUER_FROM_INTEGRATION = '{issuer}';
@@ -64,13 +67,13 @@ export function entryProblems(entry: ProviderEntry, allowInsecure: boolean): str
   return problems;
 }
 
-function readEntries(dir: string, allowInsecure: boolean): ProviderEntry[] {
+function readEntries(dir: string, allowInsecure: boolean, fill: (text: string) => string = (text) => text): ProviderEntry[] {
   const entries: ProviderEntry[] = [];
   for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
     const path = join(dir, file);
     let raw: unknown;
     try {
-      raw = JSON.parse(readFileSync(path, 'utf8'));
+      raw = JSON.parse(fill(readFileSync(path, 'utf8')));
     } catch (err) {
       throw new CatalogError(`${path}: not valid JSON (${(err as Error).message})`);
     }
@@ -94,6 +97,11 @@ export interface LoadCatalogOptions {
   /** Development mode: http:// upstream URLs are accepted. */
   allowInsecure?: boolean;
   builtinDir?: string;
+  /**
+   * Where the offline sandbox provider runs (development only): when set, the `sandbox-drive`
+   * entry joins the catalog with its URLs under this origin.
+   */
+  sandboxUrl?: string | undefined;
 }
 
 /** Loads and validates the built-in entries plus the operator's; throws CatalogError naming the file. */
@@ -101,6 +109,10 @@ export function loadCatalog(options: LoadCatalogOptions = {}): Catalog {
   const allowInsecure = options.allowInsecure ?? false;
   const byId = new Map<string, ProviderEntry>();
   for (const entry of readEntries(options.builtinDir ?? BUILTIN_PROVIDERS_DIR, allowInsecure)) byId.set(entry.id, entry);
+  if (options.sandboxUrl) {
+    const url = JSON.stringify(options.sandboxUrl.replace(/\/+$/, '')).slice(1, -1);
+    for (const entry of readEntries(DEV_PROVIDERS_DIR, allowInsecure, (text) => text.replaceAll(SANDBOX_URL_PLACEHOLDER, url))) byId.set(entry.id, entry);
+  }
   if (options.extraDir) {
     if (!existsSync(options.extraDir)) throw new CatalogError(`${options.extraDir}: providers folder does not exist`);
     for (const entry of readEntries(options.extraDir, allowInsecure)) byId.set(entry.id, entry);

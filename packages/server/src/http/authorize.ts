@@ -70,7 +70,7 @@ export function authorizeRoutes(services: Services): FastifyPluginAsyncTypebox {
         const { url } = await connectForRequest(services, outcome.handle, outcome.binding, outcome.providers[0]!.id);
         return reply.header('cache-control', 'no-store').redirect(url, 303);
       }
-      return html(reply, chooserPage(outcome));
+      return html(reply, chooserPage(outcome), outcome.popup ? pageCsp([], true) : undefined);
     });
 
     app.get(
@@ -102,7 +102,7 @@ export function authorizeRoutes(services: Services): FastifyPluginAsyncTypebox {
       },
       async (request, reply) => {
       const view = await consentView(services, request.query.request, bindingOf(request));
-      return html(reply, consentPage(view), pageCsp([view.redirectSource]));
+      return html(reply, consentPage(view), pageCsp([view.redirectSource], view.popup !== undefined));
     });
 
     app.post(

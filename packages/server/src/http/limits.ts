@@ -13,6 +13,7 @@ export function rateLimitGroupOf(route: string | undefined): RateLimitGroup | un
   if (!route) return undefined;
   if (route === '/oauth/token') return 'token';
   if (route === '/oauth/authorize' || route === '/oauth/authorize/connect' || route === '/oauth/consent') return 'authorize';
+  if (route === '/sdk/relay' || route === '/sdk/relay/result') return 'authorize';
   if (route === '/oauth/introspect' || route === '/oauth/revoke') return 'introspect';
   if (route.startsWith('/connect/')) return 'connect';
   if (route.startsWith('/v1/')) return 'api';

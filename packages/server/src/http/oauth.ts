@@ -1,8 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
   API_RIGHTS,
+  appTrusting,
   authenticateClient,
   authorizationCodeGrant,
   authorizationServerMetadata,
@@ -62,9 +63,21 @@ export function oauthRoutes(services: Services): FastifyPluginAsyncTypebox {
       authorizationServerMetadata(services.config.baseUrl, [...API_RIGHTS]),
     );
 
+    // CORS for the browser authenticator: a public app's page exchanges its code here, as a simple
+    // request (form body, no credentials). Only the app's trusted origins are let read the answer;
+    // /oauth/authorize never gets CORS.
+    const allowTrustedOrigin = async (request: FastifyRequest, reply: FastifyReply) => {
+      const origin = request.headers.origin;
+      if (!origin) return;
+      reply.header('vary', 'Origin');
+      const clientId = (request.body as { client_id?: unknown } | undefined)?.client_id;
+      if (typeof clientId === 'string' && (await appTrusting(services, clientId, origin))) reply.header('access-control-allow-origin', origin);
+    };
+
     app.post(
       '/oauth/token',
       {
+        preHandler: allowTrustedOrigin,
         schema: {
           summary: 'Token endpoint: authorization_code (+PKCE), refresh_token (rotating), client_credentials',
           tags: ['oauth'],

@@ -1,9 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 
-/** The pages' CSP; `formActions` adds where a form may send the browser (e.g. an app's redirect origin). */
-export function pageCsp(formActions: string[] = []): string {
+/**
+ * The pages' CSP; `formActions` adds where a form may send the browser (e.g. an app's redirect
+ * origin). `scripts`: the page may load Gatehouse's own script files (the authenticator's popup
+ * pages); inline script stays forbidden everywhere.
+ */
+export function pageCsp(formActions: string[] = [], scripts = false): string {
   return [
     "default-src 'none'",
+    ...(scripts ? ["script-src 'self'"] : []),
     "style-src 'self'",
     "img-src 'self' data:",
     ["form-action 'self'", ...formActions].join(' '),
@@ -23,7 +28,7 @@ export function installSecurityHeaders(app: FastifyInstance, options: { hsts: bo
     reply.header('x-content-type-options', 'nosniff');
     reply.header('referrer-policy', 'no-referrer');
     reply.header('x-frame-options', 'DENY');
-    reply.header('cross-origin-resource-policy', 'same-origin');
+    if (!reply.hasHeader('cross-origin-resource-policy')) reply.header('cross-origin-resource-policy', 'same-origin');
     if (options.hsts) reply.header('strict-transport-security', 'max-age=31536000; includeSubDomains');
     const type = String(reply.getHeader('content-type') ?? '');
     if (type.startsWith('text/html')) {

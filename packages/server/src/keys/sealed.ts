@@ -32,6 +32,7 @@ export const SEALED_TABLES: readonly SealedTable[] = [
   },
   { table: 'connect_flows', pk: 'id', columns: [{ column: 'code_verifier_sealed', field: 'code_verifier' }] },
   { table: 'webhook_endpoints', pk: 'app_id', columns: [{ column: 'secret_sealed', field: 'secret' }] },
+  { table: 'relay_results', pk: 'id', columns: [{ column: 'result_sealed', field: 'result' }] },
 ];
 
 /** The store seen through table and column names known only at run time. */

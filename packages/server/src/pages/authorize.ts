@@ -1,7 +1,7 @@
-import { html, layout } from './html.ts';
+import { html, layout, type PopupContext } from './html.ts';
 
 /** Which provider to connect for the app; each choice is a plain link (no script). */
-export function chooserPage(input: { appName: string; handle: string; providers: { id: string; name: string }[] }): string {
+export function chooserPage(input: { appName: string; handle: string; providers: { id: string; name: string }[]; popup?: PopupContext | undefined }): string {
   const link = (p: { id: string; name: string }) =>
     html`<li><a class="button" href="/oauth/authorize/connect?request=${encodeURIComponent(input.handle)}&amp;provider=${encodeURIComponent(p.id)}">${p.name}</a></li>`;
   return layout(
@@ -9,11 +9,13 @@ export function chooserPage(input: { appName: string; handle: string; providers:
     html`<h1>Connect an account to ${input.appName}</h1>
 <p>Choose the service whose account ${input.appName} may use.</p>
 <ul class="choices">${input.providers.map(link)}</ul>`,
+    'narrow',
+    input.popup,
   );
 }
 
 /** Allow or deny: the decision is a POST (303 back to the app), never a link. */
-export function consentPage(input: { appName: string; providerName: string; accountLabel: string; scopes: string[]; handle: string }): string {
+export function consentPage(input: { appName: string; providerName: string; accountLabel: string; scopes: string[]; handle: string; popup?: PopupContext | undefined }): string {
   return layout(
     `Allow ${input.appName}?`,
     html`<h1>${input.appName} wants to use your ${input.providerName} account</h1>
@@ -25,5 +27,18 @@ export function consentPage(input: { appName: string; providerName: string; acco
 <button type="submit" name="decision" value="deny">Deny</button>
 <button type="submit" name="decision" value="allow" class="primary">Allow</button>
 </form>`,
+    'narrow',
+    input.popup,
+  );
+}
+
+/** The authenticator's relay: its script posts the result (in this page's URL) to the opener. */
+export function relayPage(popup: PopupContext): string {
+  return layout(
+    'Finishing',
+    html`<h1>Finishing the connection…</h1>
+<p id="relay-status">This window closes by itself.</p>`,
+    'narrow',
+    { ...popup, relay: true },
   );
 }

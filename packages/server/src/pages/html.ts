@@ -27,9 +27,23 @@ export function html(strings: TemplateStringsArray, ...values: unknown[]): Html 
 }
 
 export const STYLESHEET_PATH = '/static/gatehouse.css';
+export const POPUP_SCRIPT_PATH = '/sdk/popup.js';
 
-/** Every page: no inline script or style (the CSP forbids both); one stylesheet. */
-export function layout(title: string, body: Html, width: 'narrow' | 'wide' = 'narrow'): string {
+/** A page shown in the authenticator's popup: who opened it (a trusted origin) and the flow's request id. */
+export interface PopupContext {
+  origin: string;
+  rid: string;
+  /** The relay page, which hands the result over. */
+  relay?: boolean;
+}
+
+/** Every page: no inline script or style (the CSP forbids both); one stylesheet, and the popup script in a popup. */
+export function layout(title: string, body: Html, width: 'narrow' | 'wide' = 'narrow', popup?: PopupContext): string {
+  const bodyTag = popup
+    ? html`<body data-opener-origin="${popup.origin}" data-rid="${popup.rid}"${popup.relay ? new Html(' data-relay') : ''}>`
+    : new Html('<body>');
+  const script = popup ? html`<script src="${POPUP_SCRIPT_PATH}" defer></script>
+` : '';
   return html`<!doctype html>
 <html lang="en">
 <head>
@@ -38,7 +52,7 @@ export function layout(title: string, body: Html, width: 'narrow' | 'wide' = 'na
 <meta name="referrer" content="no-referrer">
 <title>${title} · Gatehouse</title>
 <link rel="stylesheet" href="${STYLESHEET_PATH}">
-</head>
-<body><main class="${width === 'wide' ? 'card wide' : 'card'}">${body}</main></body>
+${script}</head>
+${bodyTag}<main class="${width === 'wide' ? 'card wide' : 'card'}">${body}</main></body>
 </html>`.value;
 }

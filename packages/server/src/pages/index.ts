@@ -1,4 +1,5 @@
 export { errorPage, connectedPage, STYLESHEET } from './pages.ts';
-export { chooserPage, consentPage } from './authorize.ts';
-export { html, layout, escapeHtml, Html, STYLESHEET_PATH } from './html.ts';
+export { chooserPage, consentPage, relayPage } from './authorize.ts';
+export { html, layout, escapeHtml, Html, STYLESHEET_PATH, POPUP_SCRIPT_PATH, type PopupContext } from './html.ts';
+export { POPUP_SCRIPT } from './assets.ts';
 export { docsPage, type DocsOperation } from './docs.ts';

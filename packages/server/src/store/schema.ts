@@ -175,6 +175,16 @@ export interface AuthorizationRequestsTable {
   created_at: Millis;
 }
 
+/** The authenticator's mailbox (see authorization/relay.ts): id is the SHA-256 of the request id. */
+export interface RelayResultsTable {
+  id: string;
+  app_id: string;
+  origin: string;
+  result_sealed: string;
+  expires_at: Millis;
+  created_at: Millis;
+}
+
 export interface WebhookEndpointsTable {
   app_id: string;
   url: string;
@@ -216,6 +226,7 @@ export interface Database {
   refresh_tokens: RefreshTokensTable;
   authorization_codes: AuthorizationCodesTable;
   authorization_requests: AuthorizationRequestsTable;
+  relay_results: RelayResultsTable;
   webhook_endpoints: WebhookEndpointsTable;
   webhook_deliveries: WebhookDeliveriesTable;
 }

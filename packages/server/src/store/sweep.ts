@@ -10,7 +10,7 @@ export const WEBHOOK_DELIVERY_RETENTION_MS = 7 * 24 * 3600 * 1000;
  */
 export async function sweepExpired(db: Db, now: number): Promise<Record<string, number>> {
   const swept: Record<string, number> = {};
-  for (const table of ['connect_flows', 'connect_sessions', 'authorization_requests', 'authorization_codes', 'access_tokens', 'refresh_tokens'] as const) {
+  for (const table of ['connect_flows', 'connect_sessions', 'authorization_requests', 'authorization_codes', 'access_tokens', 'refresh_tokens', 'relay_results'] as const) {
     const result = await db.deleteFrom(table).where('expires_at', '<=', now).executeTakeFirst();
     swept[table] = Number(result.numDeletedRows);
   }
