@@ -21,6 +21,8 @@ import {
   webhookRoutes,
 } from './http/index.ts';
 import type { Services } from './services.ts';
+import { lazyChildLogger } from './logger.ts';
+import type { Logger } from 'pino';
 
 export const BODY_LIMIT_BYTES = 256 * 1024;
 
@@ -28,6 +30,8 @@ export const BODY_LIMIT_BYTES = 256 * 1024;
 export async function buildApp(services: Services): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: services.logger as FastifyBaseLogger,
+    childLoggerFactory: (logger, bindings, options) =>
+      lazyChildLogger(logger as Logger, bindings, options as Record<string, unknown>) as FastifyBaseLogger,
     trustProxy: services.config.trustProxy,
     bodyLimit: BODY_LIMIT_BYTES,
     // Node drops a request that has not fully arrived in time (answered 408 by answerClientError);

@@ -36,6 +36,8 @@ export interface FreshTokenOptions {
   force?: boolean | undefined;
   /** The upstream call's time limit (tests shorten it). */
   timeoutMs?: number | undefined;
+  /** The account's row when the caller has just read it (the proxy): saves reading it again. */
+  account?: AccountRow | undefined;
 }
 
 /** In-process single-flight, per store (two Services in one process behave like two instances). */
@@ -54,7 +56,8 @@ export async function freshAccessToken(
   accountId: string,
   options: FreshTokenOptions = {},
 ): Promise<FreshToken> {
-  const account = (await findAccount(services.db, appId, accountId)) ?? fail(ErrorCode.notFound, 'no such account');
+  const known = options.account?.id === accountId && options.account.app_id === appId ? options.account : undefined;
+  const account = known ?? (await findAccount(services.db, appId, accountId)) ?? fail(ErrorCode.notFound, 'no such account');
   const tokens = usableTokens(account, await findTokens(services.db, account.id));
   const now = services.clock();
   if (!options.force && !expiring(services, account, tokens, now)) return opened(services, tokens);

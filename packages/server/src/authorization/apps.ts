@@ -13,6 +13,7 @@ import {
   type AppRow,
 } from '../store/index.ts';
 import { hashToken, mintToken, newId } from '../vault/index.ts';
+import { credentialCache, forgetCredentials } from './cache.ts';
 
 export interface CreateAppInput {
   name: string;
@@ -149,6 +150,7 @@ export async function updateApp(services: Services, idOrName: string, input: Upd
   const row = (await findApp(services.db, idOrName)) ?? fail(ErrorCode.notFound, `no app "${idOrName}"`);
   if (input.allowCredentials === undefined) return toAppView(row);
   await updateAppRow(services.db, row.id, { allow_credentials: input.allowCredentials ? 1 : 0 });
+  forgetCredentials(services.db); // cached app views (API key, client authentication) carry the setting
   await recordAudit(services.db, {
     id: newId('aud'),
     appId: row.id,
@@ -165,6 +167,7 @@ export async function updateApp(services: Services, idOrName: string, input: Upd
 export async function deleteApp(services: Services, idOrName: string): Promise<AppView> {
   const row = (await findApp(services.db, idOrName)) ?? fail(ErrorCode.notFound, `no app "${idOrName}"`);
   await deleteAppRow(services.db, row.id);
+  forgetCredentials(services.db);
   await recordAudit(services.db, {
     id: newId('aud'),
     appId: null,
@@ -180,6 +183,14 @@ export async function deleteApp(services: Services, idOrName: string): Promise<A
 /** The app an API key (`ghk_…`) belongs to, or undefined. Looked up by hash only. */
 export async function appForApiKey(services: Pick<Services, 'db'>, key: string): Promise<AppView | undefined> {
   if (!key.startsWith('ghk_')) return undefined;
-  const row = await findAppByApiKeyHash(services.db, hashToken(key));
-  return row ? toAppView(row) : undefined;
+  const keyHash = hashToken(key);
+  const cache = credentialCache<AppView>(services.db, 'apiKeys');
+  const known = cache.get(keyHash);
+  if (known) return known;
+  const generation = cache.generation;
+  const row = await findAppByApiKeyHash(services.db, keyHash);
+  if (!row) return undefined;
+  const app = toAppView(row);
+  cache.set(keyHash, app, generation);
+  return app;
 }

@@ -3,6 +3,7 @@ import type { Services } from '../services.ts';
 import { findAppById, liveSecretHashes } from '../store/index.ts';
 import { hashToken, safeEqual } from '../vault/index.ts';
 import { toAppView, type AppView } from './apps.ts';
+import { credentialCache } from './cache.ts';
 
 /** What a token-endpoint request presented to authenticate its client (RFC 6749 §2.3). */
 export interface ClientCredentials {
@@ -14,6 +15,9 @@ export interface ClientCredentials {
 
 export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
 
+/** application/x-www-form-urlencoded decoding; most ids and secrets have nothing to decode. */
+const formDecode = (value: string) => (value.includes('%') || value.includes('+') ? decodeURIComponent(value.replace(/\+/g, ' ')) : value);
+
 /** Parses `Authorization: Basic base64(urlencoded id ":" urlencoded secret)` (RFC 6749 §2.3.1). */
 export function parseBasic(header: string | undefined): ClientCredentials['basic'] {
   if (!header) return undefined;
@@ -24,8 +28,8 @@ export function parseBasic(header: string | undefined): ClientCredentials['basic
   if (colon < 0) fail(ErrorCode.invalidClient, 'malformed Basic credentials');
   try {
     return {
-      clientId: decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, ' ')),
-      clientSecret: decodeURIComponent(decoded.slice(colon + 1).replace(/\+/g, ' ')),
+      clientId: formDecode(decoded.slice(0, colon)),
+      clientSecret: formDecode(decoded.slice(colon + 1)),
     };
   } catch {
     return fail(ErrorCode.invalidClient, 'malformed Basic credentials');
@@ -47,17 +51,25 @@ export async function authenticateClient(
   }
   const clientId = basic?.clientId ?? body.clientId;
   if (!clientId) return fail(ErrorCode.invalidClient, 'client authentication is required');
-  const row = await findAppById(services.db, clientId);
   const secret = basic?.clientSecret ?? body.clientSecret;
   const method: ClientAuthMethod = basic ? 'client_secret_basic' : secret !== undefined ? 'client_secret_post' : 'none';
+  // a confidential client that authenticated with this very secret moments ago (see cache.ts)
+  const presented = secret === undefined ? undefined : hashToken(secret);
+  const cache = credentialCache<AppView>(services.db, 'clients');
+  const cacheKey = `${clientId}\n${presented}`;
+  const known = presented === undefined ? undefined : cache.get(cacheKey);
+  if (known) return { app: known, method };
+  const generation = cache.generation;
+  const row = await findAppById(services.db, clientId);
   if (!row) return fail(ErrorCode.invalidClient, 'client authentication failed');
   if (row.client_type === 'public') {
     if (method !== 'none') fail(ErrorCode.invalidClient, 'a public client does not authenticate with a secret');
     return { app: toAppView(row), method };
   }
-  if (secret === undefined) fail(ErrorCode.invalidClient, 'client authentication is required');
-  const presented = hashToken(secret!);
+  if (presented === undefined) return fail(ErrorCode.invalidClient, 'client authentication is required');
   const hashes = await liveSecretHashes(services.db, row.id);
   if (!hashes.some((hash) => safeEqual(hash, presented))) fail(ErrorCode.invalidClient, 'client authentication failed');
-  return { app: toAppView(row), method };
+  const app = toAppView(row);
+  cache.set(cacheKey, app, generation);
+  return { app, method };
 }

@@ -21,3 +21,4 @@ export { consentView, decideConsent, type ConsentView } from './consent.ts';
 export { authorizationCodeGrant, refreshTokenGrant } from './grants.ts';
 export { revokeEndUserTokens } from './end-users.ts';
 export { parseRelayUri, relayUriFits, appTrusting, acceptRelay, takeRelayResult, RELAY_PATH, RELAY_RESULT_TTL_MS, type RelayTarget, type RelayResult } from './relay.ts';
+export { forgetCredentials, CREDENTIAL_CACHE_TTL_MS } from './cache.ts';

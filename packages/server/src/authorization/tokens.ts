@@ -1,8 +1,9 @@
 import { ErrorCode, fail } from '../errors.ts';
 import type { Services } from '../services.ts';
-import type { Db } from '../store/index.ts';
+import { groupCommitted, type AccessTokensTable, type Db } from '../store/index.ts';
 import { hashToken, mintToken, newId } from '../vault/index.ts';
 import type { AppView } from './apps.ts';
+import { credentialCache, forgetCredentials } from './cache.ts';
 import { grantableScope, splitScope } from './scopes.ts';
 
 export const ACCESS_TOKEN_TTL_S = 3600;
@@ -19,16 +20,18 @@ export interface TokenResponse {
   account?: { id: string; provider: string; name: string | null; email: string | null };
 }
 
-/** Mints an access token (and a refresh token when asked) under a grant; only hashes are stored. */
+/**
+ * Mints an access token (and a refresh token when asked) under a grant; only hashes are stored.
+ * Access tokens are written with group commit: committed before this returns, but together with
+ * the other tokens minted in the same turn of the event loop.
+ */
 export async function issueTokens(
   db: Db,
   now: number,
   input: { appId: string; grantId: string | null; accountId: string | null; scope: string[]; withRefresh: boolean },
 ): Promise<{ accessToken: string; refreshToken: string | undefined; expiresIn: number }> {
   const accessToken = mintToken('accessToken');
-  await db
-    .insertInto('access_tokens')
-    .values({
+  await groupCommitted(db, 'access_tokens')({
       id: hashToken(accessToken),
       app_id: input.appId,
       grant_id: input.grantId,
@@ -36,8 +39,7 @@ export async function issueTokens(
       scope: input.scope.join(' '),
       expires_at: now + ACCESS_TOKEN_TTL_S * 1000,
       created_at: now,
-    })
-    .execute();
+    });
   let refreshToken: string | undefined;
   if (input.withRefresh && input.grantId) {
     refreshToken = mintToken('refreshToken');
@@ -72,12 +74,25 @@ export async function clientCredentialsGrant(services: Services, app: AppView, r
   return { access_token: accessToken, token_type: 'Bearer', expires_in: expiresIn, scope: scope.join(' '), created_at: Math.floor(now / 1000) };
 }
 
-/** A live access token's facts, or undefined. */
-export async function findAccessToken(services: Pick<Services, 'db' | 'clock'>, token: string) {
+export type AccessTokenFacts = Readonly<AccessTokensTable & { scopes: readonly string[] }>;
+
+/**
+ * A live access token's facts, or undefined. Found tokens are cached for CREDENTIAL_CACHE_TTL_MS
+ * (revocations in this process clear the cache at once); expiry is checked on every call.
+ */
+export async function findAccessToken(services: Pick<Services, 'db' | 'clock'>, token: string): Promise<AccessTokenFacts | undefined> {
   if (!token.startsWith('gha_')) return undefined;
-  const row = await services.db.selectFrom('access_tokens').selectAll().where('id', '=', hashToken(token)).executeTakeFirst();
-  if (!row || row.expires_at <= services.clock()) return undefined;
-  return { ...row, scopes: splitScope(row.scope) };
+  const id = hashToken(token);
+  const cache = credentialCache<AccessTokenFacts>(services.db, 'accessTokens');
+  let facts = cache.get(id);
+  if (!facts) {
+    const generation = cache.generation;
+    const row = await services.db.selectFrom('access_tokens').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row) return undefined;
+    facts = Object.freeze({ ...row, scopes: Object.freeze(splitScope(row.scope)) });
+    cache.set(id, facts, generation);
+  }
+  return facts.expires_at <= services.clock() ? undefined : facts;
 }
 
 /** RFC 7662: facts about a token the asking client owns; anything else is just `active: false`. */
@@ -119,6 +134,7 @@ export async function revokeGrant(db: Db, grantId: string, now: number): Promise
     await trx.deleteFrom('refresh_tokens').where('grant_id', '=', grantId).execute();
     await trx.deleteFrom('authorization_codes').where('grant_id', '=', grantId).execute();
   });
+  forgetCredentials(db);
 }
 
 /**
@@ -133,6 +149,7 @@ export async function revokeToken(services: Services, app: AppView, token: strin
     if (row && row.app_id === app.id) await revokeGrant(services.db, row.grant_id, now);
   } else if (token.startsWith('gha_')) {
     await services.db.deleteFrom('access_tokens').where('id', '=', id).where('app_id', '=', app.id).execute();
+    forgetCredentials(services.db);
   } else {
     return;
   }

@@ -24,7 +24,8 @@ export const PAGE_CSP = pageCsp();
  * may set its own CSP on a response (built with pageCsp); it is then kept.
  */
 export function installSecurityHeaders(app: FastifyInstance, options: { hsts: boolean }): void {
-  app.addHook('onSend', async (_request, reply, payload) => {
+  // callback style: a hook on every response should not cost a promise
+  app.addHook('onSend', (_request, reply, payload, done) => {
     reply.header('x-content-type-options', 'nosniff');
     reply.header('referrer-policy', 'no-referrer');
     reply.header('x-frame-options', 'DENY');
@@ -36,6 +37,6 @@ export function installSecurityHeaders(app: FastifyInstance, options: { hsts: bo
     } else {
       reply.header('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
     }
-    return payload;
+    done(null, payload);
   });
 }

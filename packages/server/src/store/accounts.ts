@@ -1,6 +1,7 @@
 import type { Insertable, Selectable, Updateable } from 'kysely';
 import type { Db } from './open.ts';
 import type { AccountStatus, AccountTokensTable, AccountsTable } from './schema.ts';
+import { precompiled } from './precompiled.ts';
 
 export type AccountRow = Selectable<AccountsTable>;
 export type AccountTokensRow = Selectable<AccountTokensTable>;
@@ -101,8 +102,12 @@ export async function upsertAccount(db: Db, input: UpsertAccountInput): Promise<
   });
 }
 
+const accountById = precompiled((db, appId: string, id: string) =>
+  db.selectFrom('accounts').selectAll().where('id', '=', id).where('app_id', '=', appId),
+);
+
 export async function findAccount(db: Db, appId: string, id: string): Promise<AccountRow | undefined> {
-  return db.selectFrom('accounts').selectAll().where('id', '=', id).where('app_id', '=', appId).executeTakeFirst();
+  return accountById(db, appId, id);
 }
 
 export interface AccountFilter {
@@ -141,8 +146,10 @@ export async function updateAccount(
     .executeTakeFirst();
 }
 
+const tokensByAccount = precompiled((db, accountId: string) => db.selectFrom('account_tokens').selectAll().where('account_id', '=', accountId));
+
 export async function findTokens(db: Db, accountId: string): Promise<AccountTokensRow | undefined> {
-  return db.selectFrom('account_tokens').selectAll().where('account_id', '=', accountId).executeTakeFirst();
+  return tokensByAccount(db, accountId);
 }
 
 /**

@@ -10,3 +10,4 @@ export * from './sweep.ts';
 export * from './refresh.ts';
 export * from './webhooks.ts';
 export * from './locks.ts';
+export { groupCommit, groupCommitted } from './batch.ts';

@@ -2,9 +2,10 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type SqliteDatabase } from 'kysely';
 import type { Database } from './schema.ts';
 import { migrationProvider } from './migrations/index.ts';
+import { startCheckpointer } from './checkpoint.ts';
 
 export type StoreTarget = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };
 export type Db = Kysely<Database>;
@@ -32,6 +33,32 @@ function pgPool(url: string): pg.Pool {
   });
 }
 
+/** Prepared statements kept per SQLite connection (least recently used beyond that are finalised by GC). */
+export const STATEMENT_CACHE_SIZE = 500;
+
+/**
+ * Kysely's SQLite driver prepares every query anew; this keeps the prepared statements by SQL
+ * text and reuses them (a query's SQL is the same on every call, only its parameters change).
+ * Safe because the driver holds its one connection under a mutex: no statement runs twice at once.
+ */
+export function withStatementCache(database: SQLite.Database, size = STATEMENT_CACHE_SIZE): SqliteDatabase {
+  const statements = new Map<string, SQLite.Statement>();
+  return {
+    close: () => database.close(),
+    prepare(text: string) {
+      let statement = statements.get(text);
+      if (statement) {
+        statements.delete(text);
+      } else {
+        statement = database.prepare(text);
+        if (statements.size >= size) statements.delete(statements.keys().next().value!);
+      }
+      statements.set(text, statement);
+      return statement as unknown as ReturnType<SqliteDatabase['prepare']>;
+    },
+  };
+}
+
 /** Opens the database named by the config (creating a SQLite file and its folder if needed). */
 export function openStore(target: StoreTarget): Store {
   if (target.kind === 'sqlite') {
@@ -41,8 +68,16 @@ export function openStore(target: StoreTarget): Store {
     database.pragma('synchronous = NORMAL');
     database.pragma('foreign_keys = ON');
     database.pragma('busy_timeout = 5000');
-    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
-    return { db, kind: 'sqlite', close: () => db.destroy() };
+    const checkpointer = target.path === ':memory:' ? undefined : startCheckpointer(database, target.path);
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
+    return {
+      db,
+      kind: 'sqlite',
+      async close() {
+        await checkpointer?.stop();
+        await db.destroy();
+      },
+    };
   }
   const pool = pgPool(target.url);
   // An idle client losing its server (restart) must not crash the process…

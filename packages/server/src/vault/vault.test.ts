@@ -6,6 +6,7 @@ import {
   hashToken,
   KeyringError,
   mintToken,
+  newId,
   parseKeyring,
   safeEqual,
   TOKEN_PREFIX,
@@ -170,7 +171,20 @@ describe('tokens', () => {
     expect(seen.size).toBe(kinds.length * 50);
   });
 
-  it('hashes with SHA-256 as lowercase hex', () => {
+  it('keeps minting distinct values across refills of the random pool', () => {
+    // 4 KiB pool = 128 tokens: 1,000 tokens span several refills, and ids of odd sizes misalign them
+    const seen = new Set<string>();
+    for (let i = 0; i < 1000; i++) {
+      seen.add(mintToken('accessToken'));
+      seen.add(newId('acc', 12 + (i % 5)));
+    }
+    expect(seen.size).toBe(2000);
+    const bodies = [...seen].filter((t) => t.startsWith('gha_')).map((t) => Buffer.from(t.slice(4), 'base64url'));
+    // no all-zero output (the pool zeroes what it hands out; a value must be taken before that)
+    expect(bodies.some((b) => b.every((byte) => byte === 0))).toBe(false);
+  });
+
+    it('hashes with SHA-256 as lowercase hex', () => {
     expect(hashToken('')).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
     expect(hashToken('abc')).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
     const token = mintToken('apiKey');

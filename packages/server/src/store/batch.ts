@@ -1,0 +1,83 @@
+import { CompiledQuery, type Insertable } from 'kysely';
+import type { Db } from './open.ts';
+import type { Database } from './schema.ts';
+
+/** Rows per INSERT statement (SQLite allows 32,766 bound values; PostgreSQL 65,535). */
+const MAX_BATCH = 500;
+
+type Pending<T> = { row: T; resolve: () => void; reject: (err: unknown) => void };
+
+/**
+ * Group commit: rows handed in during one turn of the event loop are written together in one
+ * multi-row INSERT (one implicit transaction, one WAL commit) instead of one commit each. Every
+ * caller's promise settles only once its own row is committed, so an answer that waits for it is
+ * as durable as with a plain insert. If the batch fails, its rows are retried one by one so one
+ * bad row cannot fail the others.
+ */
+export function groupCommit<K extends keyof Database & string>(db: Db, table: K): (row: Insertable<Database[K]>) => Promise<void> {
+  let queue: Pending<Insertable<Database[K]>>[] = [];
+  let scheduled = false;
+  // The SQL of an n-row INSERT, compiled by Kysely once per (columns, n) and reused: compiling a
+  // multi-row INSERT cost more than executing it. Kept only when Kysely's parameters are exactly
+  // the rows' values in row-major column order, which is checked on the first compile.
+  const compiled = new Map<string, string | null>();
+
+  async function insert(rows: Insertable<Database[K]>[]): Promise<void> {
+    const columns = Object.keys(rows[0]!).join(',');
+    const homogeneous = rows.every((row) => Object.keys(row).join(',') === columns);
+    const key = `${columns}:${rows.length}`;
+    const flat = () => rows.flatMap((row) => Object.values(row as Record<string, unknown>));
+    const known = homogeneous ? compiled.get(key) : null;
+    if (known) {
+      await db.executeQuery(CompiledQuery.raw(known, flat()));
+      return;
+    }
+    const query = (db.insertInto(table) as unknown as { values(v: unknown): { compile(): CompiledQuery } }).values(rows).compile();
+    if (known === undefined && compiled.size < 64) {
+      const values = flat();
+      compiled.set(key, values.length === query.parameters.length && values.every((v, i) => v === query.parameters[i]) ? query.sql : null);
+    }
+    await db.executeQuery(query);
+  }
+
+  async function flush(): Promise<void> {
+    scheduled = false;
+    const batch = queue;
+    queue = [];
+    for (let i = 0; i < batch.length; i += MAX_BATCH) {
+      const part = batch.slice(i, i + MAX_BATCH);
+      try {
+        await insert(part.map((p) => p.row));
+        for (const p of part) p.resolve();
+      } catch {
+        for (const p of part) await insert([p.row]).then(p.resolve, p.reject);
+      }
+    }
+  }
+
+  return (row) =>
+    new Promise<void>((resolve, reject) => {
+      queue.push({ row, resolve, reject });
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(() => void flush());
+      }
+    });
+}
+
+const writers = new WeakMap<Db, Map<string, (row: never) => Promise<void>>>();
+
+/** The group-commit writer of a table on one database handle (created on first use). */
+export function groupCommitted<K extends keyof Database & string>(db: Db, table: K): (row: Insertable<Database[K]>) => Promise<void> {
+  let byTable = writers.get(db);
+  if (!byTable) {
+    byTable = new Map();
+    writers.set(db, byTable);
+  }
+  let writer = byTable.get(table);
+  if (!writer) {
+    writer = groupCommit(db, table) as (row: never) => Promise<void>;
+    byTable.set(table, writer);
+  }
+  return writer as (row: Insertable<Database[K]>) => Promise<void>;
+}

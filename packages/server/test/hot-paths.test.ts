@@ -1,0 +1,176 @@
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import SQLite from 'better-sqlite3';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CREDENTIAL_CACHE_TTL_MS, createApp, issueTokens, revokeGrant, type CreatedApp } from '../src/authorization/index.ts';
+import { groupCommit, openStore } from '../src/store/index.ts';
+import { precompiled } from '../src/store/precompiled.ts';
+import { withStatementCache } from '../src/store/open.ts';
+import { hashToken, mintToken, newId } from '../src/vault/index.ts';
+import { startGatehouse, type RunningGatehouse } from './support/gatehouse.ts';
+import { recordSecret } from './support/secrets.ts';
+import { STORE_KINDS } from './support/stores.ts';
+
+// The optimisations of the hot paths (see `npm run bench`) keep revocation and durability intact.
+describe.each(STORE_KINDS)('hot paths on %s', (kind) => {
+  let gatehouse: RunningGatehouse;
+  let app: CreatedApp;
+  const basic = () => `Basic ${Buffer.from(`${app.app.id}:${app.clientSecret}`).toString('base64')}`;
+  const form = { 'content-type': 'application/x-www-form-urlencoded' };
+
+  beforeAll(async () => {
+    gatehouse = await startGatehouse({ kind });
+    app = await createApp(gatehouse.services, { name: 'hot', redirectUris: ['http://127.0.0.1:9/cb'], scopes: ['accounts:read'] });
+    recordSecret(app.clientSecret, app.apiKey);
+  });
+  afterAll(() => gatehouse?.close());
+
+  async function mint(): Promise<string> {
+    const response = await fetch(`${gatehouse.url}/oauth/token`, {
+      method: 'POST',
+      headers: { ...form, authorization: basic() },
+      body: 'grant_type=client_credentials',
+    });
+    expect(response.status).toBe(200);
+    const { access_token: token } = (await response.json()) as { access_token: string };
+    recordSecret(token);
+    return token;
+  }
+  const verify = (token: string) => fetch(`${gatehouse.url}/v1/oauth/token`, { headers: { authorization: `Bearer ${token}` } });
+
+  it('refuses a revoked access token at once, although it was verified (and cached) just before', async () => {
+    const token = await mint();
+    expect((await verify(token)).status).toBe(200);
+    expect((await verify(token)).status).toBe(200);
+    const revoked = await fetch(`${gatehouse.url}/oauth/revoke`, { method: 'POST', headers: { ...form, authorization: basic() }, body: `token=${token}` });
+    expect(revoked.status).toBe(200);
+    const after = await verify(token);
+    expect(after.status).toBe(401);
+    expect(await after.json()).toMatchObject({ error: 'invalid_token' });
+  });
+
+  it('refuses the access tokens of a revoked grant at once', async () => {
+    const { db } = gatehouse.services;
+    const grantId = newId('grt');
+    const now = Date.now();
+    await db.insertInto('grants').values({ id: grantId, app_id: app.app.id, account_id: null, end_user_id: null, scope: 'accounts:read', created_at: now, revoked_at: null }).execute();
+    const { accessToken } = await issueTokens(db, now, { appId: app.app.id, grantId, accountId: null, scope: ['accounts:read'], withRefresh: false });
+    recordSecret(accessToken);
+    expect((await verify(accessToken)).status).toBe(200);
+    await revokeGrant(db, grantId, Date.now());
+    expect((await verify(accessToken)).status).toBe(401);
+  });
+
+  it('sees a revocation made by another process within the cache bound', async () => {
+    const token = await mint();
+    expect((await verify(token)).status).toBe(200);
+    const other = openStore(gatehouse.database.target); // a second instance (or the CLI) on the same database
+    try {
+      await other.db.deleteFrom('access_tokens').where('id', '=', hashToken(token)).execute();
+    } finally {
+      await other.close();
+    }
+    await sleep(CREDENTIAL_CACHE_TTL_MS + 50);
+    expect((await verify(token)).status).toBe(401);
+  });
+
+  it('stops authenticating a client deleted by another process within the cache bound', async () => {
+    const doomed = await createApp(gatehouse.services, { name: 'doomed', redirectUris: ['http://127.0.0.1:9/cb'], scopes: ['accounts:read'] });
+    recordSecret(doomed.clientSecret, doomed.apiKey);
+    const auth = `Basic ${Buffer.from(`${doomed.app.id}:${doomed.clientSecret}`).toString('base64')}`;
+    const ask = () => fetch(`${gatehouse.url}/oauth/token`, { method: 'POST', headers: { ...form, authorization: auth }, body: 'grant_type=client_credentials' });
+    const first = await ask();
+    expect(first.status).toBe(200);
+    recordSecret(((await first.json()) as { access_token: string }).access_token);
+    const other = openStore(gatehouse.database.target);
+    try {
+      await other.db.deleteFrom('apps').where('id', '=', doomed.app.id).execute();
+    } finally {
+      await other.close();
+    }
+    await sleep(CREDENTIAL_CACHE_TTL_MS + 50);
+    const refused = await ask();
+    expect(refused.status).toBe(401);
+    expect(await refused.json()).toMatchObject({ error: 'invalid_client' });
+  });
+
+  it('answers concurrent client-credentials requests only with tokens already committed (group commit)', async () => {
+    const { db } = gatehouse.services;
+    const checks = await Promise.all(
+      Array.from({ length: 120 }, async () => {
+        const token = await mint();
+        // the answer came back: the row must be in the database already
+        const row = await db.selectFrom('access_tokens').select('id').where('id', '=', hashToken(token)).executeTakeFirst();
+        return row !== undefined;
+      }),
+    );
+    expect(checks.every(Boolean)).toBe(true);
+  });
+
+  it('runs a precompiled query with the parameters in their places, and falls back when the builder binds a constant', async () => {
+    const { db } = gatehouse.services;
+    // the builder names its parameters in the opposite order to the function's
+    const byNameAndId = precompiled((d, name: string, id: string) => d.selectFrom('apps').select(['id', 'name']).where('id', '=', id).where('name', '=', name));
+    expect(await byNameAndId(db, 'hot', app.app.id)).toEqual({ id: app.app.id, name: 'hot' });
+    expect(await byNameAndId(db, 'nope', app.app.id)).toBeUndefined();
+    const withConstant = precompiled((d, id: string) => d.selectFrom('apps').select('id').where('id', '=', id).where('client_type', '=', 'confidential'));
+    expect(await withConstant(db, app.app.id)).toEqual({ id: app.app.id });
+    expect(await withConstant(db, app.app.id)).toEqual({ id: app.app.id });
+  });
+
+  it('fails only the bad row of a group commit', async () => {
+    const { db } = gatehouse.services;
+    const write = groupCommit(db, 'access_tokens');
+    const row = () => ({
+      id: hashToken(mintToken('accessToken')),
+      app_id: app.app.id,
+      grant_id: null,
+      account_id: null,
+      scope: 'accounts:read',
+      expires_at: Date.now() + 60_000,
+      created_at: Date.now(),
+    });
+    const duplicate = row();
+    const good = row();
+    const results = await Promise.allSettled([write(duplicate), write({ ...duplicate }), write(good)]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    const stored = await db.selectFrom('access_tokens').select('id').where('id', 'in', [duplicate.id, good.id]).execute();
+    expect(stored).toHaveLength(2);
+  });
+});
+
+describe('SQLite statement cache and background checkpoints', () => {
+  it('reuses a prepared statement for the same SQL and stays within its size', () => {
+    const database = new SQLite(':memory:');
+    const cached = withStatementCache(database, 2);
+    const first = cached.prepare('select 1');
+    expect(cached.prepare('select 1')).toBe(first);
+    cached.prepare('select 2');
+    cached.prepare('select 3'); // evicts "select 1", the least recently used
+    expect(cached.prepare('select 1')).not.toBe(first);
+    database.close();
+  });
+
+  it('checkpoints the WAL into the database file from the background', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gatehouse-ckpt-'));
+    const path = join(dir, 'db.sqlite');
+    const store = openStore({ kind: 'sqlite', path });
+    try {
+      await sql`create table t (id integer primary key, v text)`.execute(store.db);
+      const sizeBefore = statSync(path).size;
+      for (let i = 0; i < 20; i++) {
+        await store.db.insertInto('t' as never).values({ v: 'x'.repeat(2000) } as never).execute();
+      }
+      expect(statSync(path).size).toBe(sizeBefore); // the writes are in the WAL only
+      const deadline = Date.now() + 5000;
+      while (statSync(path).size === sizeBefore && Date.now() < deadline) await sleep(100);
+      expect(statSync(path).size).toBeGreaterThan(sizeBefore);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
