@@ -149,7 +149,8 @@ describe.runIf(POSTGRES_ENABLED)('two Gatehouse processes on one PostgreSQL', { 
     }
     const growth = peak - baseline;
     console.info(`proxy streaming: rss baseline ${(baseline / MB).toFixed(1)} MB, peak ${(peak / MB).toFixed(1)} MB, growth ${(growth / MB).toFixed(1)} MB for ${size / MB} MB each way`);
-    // buffering either body would add 200 MB; streaming costs a few socket and stream buffers plus garbage not yet collected
-    expect(growth).toBeLessThan(64 * MB);
+    // buffering either body would add its whole 200 MB; streaming costs socket and stream buffers plus
+    // garbage not yet collected (35-65 MB seen on a loaded 2-core machine), so half a body tells them apart
+    expect(growth).toBeLessThan(size / 2);
   });
 });
