@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type CreatedApp } from '../src/authorization/index.ts';
-import { upsertAccount } from '../src/store/index.ts';
 import { startGatehouse, type RunningGatehouse } from './support/gatehouse.ts';
 import { recordSecret } from './support/secrets.ts';
 import { STORE_KINDS } from './support/stores.ts';
+import { seedAccount } from './support/fixtures.ts';
 
 async function makeApp(gatehouse: RunningGatehouse, name: string): Promise<CreatedApp> {
   const created = await createApp(gatehouse.services, {
@@ -61,22 +61,7 @@ describe.each(STORE_KINDS)('/metrics on %s', (kind) => {
   });
 
   it('times requests by method, route pattern and status, never by raw URL', async () => {
-    const seed = async (subject: string) =>
-      (
-        await upsertAccount(gatehouse.services.db, {
-          newId: `acc_${subject}`,
-          app_id: app.app.id,
-          provider: 'github',
-          upstream_subject: subject,
-          end_user_id: null,
-          name: subject,
-          email: null,
-          scope: 'repo',
-          template_values: '{}',
-          sealTokens: () => ({ access_token_sealed: null, refresh_token_sealed: null, id_token_sealed: null, token_type: 'bearer', expires_at: null }),
-          now: Date.now(),
-        })
-      ).account;
+    const seed = (subject: string) => seedAccount(gatehouse.services.db, app.app.id, subject);
     const account = await seed('timed');
     const get = (path: string) => fetch(`${gatehouse.url}${path}`, { headers: { authorization: `Bearer ${app.apiKey}` } });
     expect((await get(`/v1/accounts/${account.id}`)).status).toBe(200);
@@ -120,19 +105,7 @@ describe.each(STORE_KINDS)('/metrics on %s', (kind) => {
   it('reports accounts by status on scrape, and declares the refresh and webhook counters', async () => {
     const db = gatehouse.services.db;
     for (const subject of ['a1', 'a2', 'a3', 'a4']) {
-      await upsertAccount(db, {
-        newId: `acc_${subject}_${randomBytes(4).toString('hex')}`,
-        app_id: app.app.id,
-        provider: 'github',
-        upstream_subject: subject,
-        end_user_id: null,
-        name: subject,
-        email: null,
-        scope: 'repo',
-        template_values: '{}',
-        sealTokens: () => ({ access_token_sealed: null, refresh_token_sealed: null, id_token_sealed: null, token_type: 'bearer', expires_at: null }),
-        now: Date.now(),
-      });
+      await seedAccount(db, app.app.id, subject, `acc_${subject}_${randomBytes(4).toString('hex')}`);
     }
     await db.updateTable('accounts').set({ status: 'needs_reauth' }).where('upstream_subject', 'in', ['a1', 'a2']).execute();
     await db.updateTable('accounts').set({ status: 'revoked' }).where('upstream_subject', '=', 'a3').execute();

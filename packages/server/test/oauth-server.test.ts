@@ -1,10 +1,10 @@
 import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type CreatedApp } from '../src/authorization/index.ts';
-import { upsertAccount } from '../src/store/index.ts';
 import { startGatehouse, type RunningGatehouse } from './support/gatehouse.ts';
 import { recordSecret } from './support/secrets.ts';
 import { STORE_KINDS } from './support/stores.ts';
+import { seedAccount } from './support/fixtures.ts';
 
 // Gatehouse's authorization server, driven by an independent client (oauth4webapi), not our SDK.
 describe.each(STORE_KINDS)('authorization server (client credentials, introspection, revocation) on %s', (kind) => {
@@ -103,22 +103,9 @@ describe.each(STORE_KINDS)('authorization server (client credentials, introspect
   });
 
   it('a client-credentials token reaches its own app accounts, within its scope only', async () => {
-    const seed = (appId: string, subject: string) =>
-      upsertAccount(gatehouse.services.db, {
-        newId: `acc_${subject}`,
-        app_id: appId,
-        provider: 'github',
-        upstream_subject: subject,
-        end_user_id: null,
-        name: subject,
-        email: null,
-        scope: 'repo',
-        template_values: '{}',
-        sealTokens: () => ({ access_token_sealed: null, refresh_token_sealed: null, id_token_sealed: null, token_type: 'bearer', expires_at: null }),
-        now: Date.now(),
-      });
-    const mine = (await seed(first.app.id, 'mine')).account;
-    const theirs = (await seed(second.app.id, 'theirs')).account;
+    const seed = (appId: string, subject: string) => seedAccount(gatehouse.services.db, appId, subject);
+    const mine = await seed(first.app.id, 'mine');
+    const theirs = await seed(second.app.id, 'theirs');
     const { access_token: readOnly } = await clientCredentials(first, oauth.ClientSecretBasic(first.clientSecret!), 'accounts:read');
     const api = (path: string, token: string, init: RequestInit = {}) =>
       fetch(`${gatehouse.url}${path}`, { ...init, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } });
