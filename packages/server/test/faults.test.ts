@@ -1,16 +1,15 @@
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { BACKOFF_BASE_MS, importAccount } from '../src/accounts/index.ts';
+import { BACKOFF_BASE_MS } from '../src/accounts/index.ts';
 import { buildApp } from '../src/app.ts';
 import { openServices } from '../src/boot.ts';
 import { loadConfig } from '../src/config.ts';
 import type { Services } from '../src/services.ts';
 import { findTokens, type Store } from '../src/store/index.ts';
 import { generateKeyringSpec } from '../src/vault/index.ts';
-import { integrate, registerApp } from './support/fixtures.ts';
+import { importedTestAccount } from './support/fixtures.ts';
 import { startGatehouse, testLogger, type RunningGatehouse } from './support/gatehouse.ts';
 import { spawnGatehouse, startPrivatePostgres, type PrivatePostgres } from './support/processes.ts';
 import { recordSecret } from './support/secrets.ts';
@@ -73,15 +72,7 @@ async function opened(services: Services, id: string) {
   return { ...row, access: open(row.access_token_sealed, 'access_token'), refresh: open(row.refresh_token_sealed, 'refresh_token') };
 }
 
-async function newAccount(services: Services, expiresIn = 60) {
-  const created = await registerApp(services);
-  await integrate(services, created.app.id, 'test-oauth2', { clientId: 'mock-client', clientSecret: MOCK_SECRET });
-  const access = `at-${randomBytes(16).toString('hex')}`;
-  const refresh = `rt-${randomBytes(16).toString('hex')}`;
-  recordSecret(access, refresh);
-  const { account } = await importAccount(services, created.app.id, { provider: 'test-oauth2', access_token: access, refresh_token: refresh, expires_in: expiresIn });
-  return { appId: created.app.id, key: created.apiKey, id: account.id, access, refresh };
-}
+const newAccount = (services: Services, expiresIn = 60) => importedTestAccount(services, MOCK_SECRET, expiresIn);
 
 async function call(url: string, key: string, method: string, path: string, timeoutMs = 10_000) {
   const response = await fetch(`${url}${path}`, { method, headers: { authorization: `Bearer ${key}` }, signal: AbortSignal.timeout(timeoutMs) });

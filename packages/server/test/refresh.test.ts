@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BACKOFF_BASE_MS, freshAccessToken, importAccount } from '../src/accounts/index.ts';
 import { openServices } from '../src/boot.ts';
 import { findAccount, findTokens } from '../src/store/index.ts';
-import { integrate, registerApp } from './support/fixtures.ts';
+import { importedTestAccount } from './support/fixtures.ts';
 import { startGatehouse, testLogger, type RunningGatehouse } from './support/gatehouse.ts';
 import { recordSecret } from './support/secrets.ts';
 import { STORE_KINDS } from './support/stores.ts';
@@ -83,20 +83,7 @@ describe.each(STORE_KINDS)('fresh upstream tokens on %s', (kind) => {
   const now = () => gatehouse.services.clock();
 
   /** A fresh app holding one test-oauth2 account whose token expires in `expiresIn` seconds. */
-  async function account(expiresIn = 60) {
-    const created = await registerApp(gatehouse.services);
-    await integrate(gatehouse.services, created.app.id, 'test-oauth2', { clientId: 'mock-client', clientSecret: MOCK_SECRET });
-    const access = `at-${randomBytes(16).toString('hex')}`;
-    const refresh = `rt-${randomBytes(16).toString('hex')}`;
-    recordSecret(access, refresh);
-    const { account } = await importAccount(gatehouse.services, created.app.id, {
-      provider: 'test-oauth2',
-      access_token: access,
-      refresh_token: refresh,
-      expires_in: expiresIn,
-    });
-    return { appId: created.app.id, key: created.apiKey, id: account.id, access, refresh };
-  }
+  const account = (expiresIn = 60) => importedTestAccount(gatehouse.services, MOCK_SECRET, expiresIn);
 
   /** The account's token row with its tokens opened from the vault. */
   async function stored(id: string) {

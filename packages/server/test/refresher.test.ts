@@ -10,7 +10,7 @@ import { metricsFor } from '../src/metrics/index.ts';
 import { generateKeyringSpec } from '../src/vault/index.ts';
 import { setWebhook, verifySignature } from '../src/webhooks/index.ts';
 import { findTokens } from '../src/store/index.ts';
-import { integrate, registerApp } from './support/fixtures.ts';
+import { importedTestAccount, integrate, registerApp } from './support/fixtures.ts';
 import { startGatehouse, testLogger, type RunningGatehouse } from './support/gatehouse.ts';
 import { spawnGatehouse, type GatehouseProcess } from './support/processes.ts';
 import { startReceiver } from './support/receiver.ts';
@@ -56,20 +56,7 @@ describe.each(STORE_KINDS)('background refresher on %s', (kind) => {
   });
 
   /** An account of a new app (the mock's profile is one subject: one account per app). */
-  async function account(expiresIn: number) {
-    const created = await registerApp(gatehouse.services);
-    await integrate(gatehouse.services, created.app.id, 'test-oauth2', { clientId: 'mock-client', clientSecret: MOCK_SECRET });
-    const access = `at-${randomBytes(16).toString('hex')}`;
-    const refresh = `rt-${randomBytes(16).toString('hex')}`;
-    recordSecret(access, refresh);
-    const { account } = await importAccount(gatehouse.services, created.app.id, {
-      provider: 'test-oauth2',
-      access_token: access,
-      refresh_token: refresh,
-      expires_in: expiresIn,
-    });
-    return { appId: created.app.id, id: account.id, refresh };
-  }
+  const account = (expiresIn: number) => importedTestAccount(gatehouse.services, MOCK_SECRET, expiresIn);
 
   const set = (id: string, values: Record<string, unknown>) =>
     gatehouse.services.db.updateTable('account_tokens').set(values).where('account_id', '=', id).execute();

@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { importAccount } from '../../src/accounts/index.ts';
 import { createApp } from '../../src/authorization/index.ts';
 import { setIntegration } from '../../src/connect/index.ts';
 import type { Services } from '../../src/services.ts';
@@ -41,4 +43,18 @@ export async function seedAccount(db: Db, appId: string, subject: string, id = `
     now: Date.now(),
   });
   return saved.account;
+}
+
+/**
+ * A new app with a test-oauth2 integration (the oauth2-mock-server upstream) and one account
+ * imported with fresh random tokens expiring in `expiresIn` seconds; its secrets go to the log scan.
+ */
+export async function importedTestAccount(services: Services, upstreamClientSecret: string, expiresIn = 60) {
+  const created = await registerApp(services);
+  await integrate(services, created.app.id, 'test-oauth2', { clientId: 'mock-client', clientSecret: upstreamClientSecret });
+  const access = `at-${randomBytes(16).toString('hex')}`;
+  const refresh = `rt-${randomBytes(16).toString('hex')}`;
+  recordSecret(access, refresh);
+  const { account } = await importAccount(services, created.app.id, { provider: 'test-oauth2', access_token: access, refresh_token: refresh, expires_in: expiresIn });
+  return { appId: created.app.id, key: created.apiKey, id: account.id, access, refresh };
 }
