@@ -76,7 +76,6 @@ export async function saveRefreshedTokens(
     .where('account_id', '=', accountId)
     .where('version', '=', expectedVersion)
     .executeTakeFirst();
-  forgetAccount(accountId);
   if (Number(result.numUpdatedRows) !== 1) return false;
   await db
     .updateTable('accounts')
@@ -84,6 +83,8 @@ export async function saveRefreshedTokens(
     .where('id', '=', accountId)
     .where('status', '<>', 'revoked')
     .execute();
+  // after both writes: a read between them must not remember new tokens with the old status
+  forgetAccount(accountId);
   return true;
 }
 
