@@ -1,22 +1,27 @@
 // Self time per request by function, from a .cpuprofile and the number of requests served while
-// it was taken: node --import tsx bench/tools/per-request.ts <file.cpuprofile> <requests> [rows]
+// it was taken: node --import tsx bench/tools/per-request.ts <file.cpuprofile> <requests> [rows] [seconds]
+// With seconds, only the profile's last that many seconds count (the load, not the start-up).
 import { readFileSync } from 'node:fs';
 
-const [file, requestsArg, rowsArg] = process.argv.slice(2);
+const [file, requestsArg, rowsArg, secondsArg] = process.argv.slice(2);
 const profile = JSON.parse(readFileSync(file!, 'utf8')) as {
   nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[];
   samples: number[];
   timeDeltas: number[];
+  endTime: number;
 };
 const requests = Number(requestsArg);
+const from = secondsArg === undefined ? -Infinity : profile.endTime - Number(secondsArg) * 1e6;
 const byId = new Map(profile.nodes.map((n) => [n.id, n]));
 const self = new Map<string, number>();
 let busy = 0;
+let at = profile.endTime - profile.timeDeltas.reduce((a, b) => a + b, 0);
 profile.samples.forEach((id, i) => {
-  const frame = byId.get(id)!.callFrame;
-  if (frame.functionName === '(idle)') return;
-  const key = `${frame.functionName || '(anonymous)'} ${frame.url.replace(/^.*node_modules\//, '~/').replace(/^.*packages\//, '')}:${frame.lineNumber + 1}`;
   const t = profile.timeDeltas[i] ?? 0;
+  at += t;
+  const frame = byId.get(id)!.callFrame;
+  if (at < from || frame.functionName === '(idle)') return;
+  const key = `${frame.functionName || '(anonymous)'} ${frame.url.replace(/^.*node_modules\//, '~/').replace(/^.*packages\//, '')}:${frame.lineNumber + 1}`;
   busy += t;
   self.set(key, (self.get(key) ?? 0) + t);
 });

@@ -1,5 +1,6 @@
 // Profiles Gatehouse (SQLite) under one case: starts it with --cpu-prof, runs the load, stops it
-// and prints where the time went. Usage: node --import tsx bench/tools/profile-case.ts verify|introspect|cc [seconds]
+// and prints where the time went, per request of the measured load (INCLUSIVE=1 adds the
+// whole profile's inclusive times). Usage: node --import tsx bench/tools/profile-case.ts verify|introspect|cc|proxy [seconds]
 import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +28,7 @@ const specs = {
   cc: { url: `${gatehouse.url}/oauth/token`, method: 'POST' as const, authorization: basic, contentType: FORM, body: 'grant_type=client_credentials&scope=accounts%3Aread' },
 };
 const spec = specs[which as keyof typeof specs];
+await load({ ...spec, connections: 50, seconds: 2 }); // warm-up, outside the window counted below
 const result = await load({ ...spec, connections: 50, seconds, pid: gatehouse.pid });
 console.log(`${which}: ${Math.round(result.rps)} rps, ${result.cpuUsPerRequest?.toFixed(1)} µs CPU/request, errors ${result.errors}, p50 ${result.latencyUs.p50} µs`);
 if (upstream) console.log('upstream stats', await (await fetch(`${upstream.url}/_stats`)).text());
@@ -36,4 +38,9 @@ await upstream?.stop();
 await dropEnv(env);
 const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
 if (file && process.env.KEEP_PROF) console.log('profile:', join(dir, file));
-if (file) spawnSync(process.execPath, ['--import', 'tsx', new URL('./cpuprofile-top.ts', import.meta.url).pathname, join(dir, file), '45'], { stdio: 'inherit' });
+if (file) {
+  // per request over the measured load only (the profile ends when the process stops, just after it)
+  const tool = (name: string) => new URL(`./${name}`, import.meta.url).pathname;
+  spawnSync(process.execPath, ['--import', 'tsx', tool('per-request.ts'), join(dir, file), String(result.requests), '40', String(seconds)], { stdio: 'inherit' });
+  if (process.env.INCLUSIVE) spawnSync(process.execPath, ['--import', 'tsx', tool('cpuprofile-top.ts'), join(dir, file), '45'], { stdio: 'inherit' });
+}

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// The CLI runs the TypeScript sources directly through tsx: no build step between clone and start.
-import { register } from 'tsx/esm/api';
+// The CLI runs the TypeScript sources, bundled at start (sources.js): no build step between clone and start.
+import { fileURLToPath } from 'node:url';
+import { importSources } from './sources.js';
 
-register();
-const { main } = await import('../src/cli/main.ts');
+const { main } = await importSources(fileURLToPath(new URL('../src/cli/main.ts', import.meta.url)));
 await main(process.argv);
