@@ -90,16 +90,20 @@ export interface AccountAccess {
  * freshAccessToken way. Every write to the account or its tokens in this process forgets it.
  */
 export async function accountAccess(services: Services, appId: string, accountId: string): Promise<AccountAccess> {
-  const cached = cachedAccount<AccountAccess>(appId, accountId);
-  if (cached && !expiring(services, cached.account, { expires_at: cached.token.expiresAt }, services.clock())) {
-    return cached;
-  }
+  const cached = rememberedAccess(services, appId, accountId);
+  if (cached) return cached;
   const seen = accountCacheGeneration();
   const account = (await findAccount(services.db, appId, accountId)) ?? fail(ErrorCode.notFound, 'no such account');
   const token = await freshAccessToken(services, appId, accountId, { account });
   const access = { account, token };
   rememberAccount(appId, accountId, access, seen);
   return access;
+}
+
+/** accountAccess's remembered answer, without a turn of the event loop; undefined when it must read. */
+export function rememberedAccess(services: Services, appId: string, accountId: string): AccountAccess | undefined {
+  const cached = cachedAccount<AccountAccess>(appId, accountId);
+  return cached && !expiring(services, cached.account, { expires_at: cached.token.expiresAt }, services.clock()) ? cached : undefined;
 }
 
 type Outcome = { token: FreshToken } | { error: GatehouseError };

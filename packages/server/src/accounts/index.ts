@@ -4,6 +4,7 @@ export { toAccountView, type AccountView } from './views.ts';
 export {
   freshAccessToken,
   accountAccess,
+  rememberedAccess,
   type AccountAccess,
   refreshAccount,
   DEFAULT_REFRESH_MARGIN_SECONDS,

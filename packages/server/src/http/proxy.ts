@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { ErrorCode, fail } from '../errors.ts';
-import { PROXY_METHODS, proxyCall, readCredentials, type ProxyCall } from '../proxy/index.ts';
+import { CallerGone, PROXY_METHODS, proxyCall, readCredentials, type ProxyCall } from '../proxy/index.ts';
 import type { Services } from '../services.ts';
 import { appIdFor, requireCaller } from './auth.ts';
 import { AccountIdParams, API_KEY_ONLY, API_KEY_OR_TOKEN, CredentialsSchema, ErrorSchema, ProxyHeaders, RawHeaders } from './schemas.ts';
@@ -31,13 +31,13 @@ function proxiedPath(rawUrl: string): { path: string; query: string } {
   return { path: pathname.slice(marker + '/proxy/'.length), query: q < 0 ? '' : rawUrl.slice(q + 1) };
 }
 
-/** An AbortSignal that fires when the caller's connection closes before the answer is complete. */
-function callerGone(reply: FastifyReply): AbortSignal {
-  const controller = new AbortController();
+/** A signal that fires when the caller's connection closes before the answer is complete. */
+function callerGone(reply: FastifyReply): CallerGone {
+  const gone = new CallerGone();
   reply.raw.once('close', () => {
-    if (!reply.raw.writableFinished) controller.abort();
+    if (!reply.raw.writableFinished) gone.abort();
   });
-  return controller.signal;
+  return gone;
 }
 
 /** A provider's answer served from Gatehouse's origin runs nothing there, even as HTML in a browser. */

@@ -1,13 +1,13 @@
+import { EventEmitter } from 'node:events';
 import type { IncomingHttpHeaders } from 'node:http';
 import { Readable } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { Agent, request, type Dispatcher } from 'undici';
-import { accountAccess, freshAccessToken, type FreshToken } from '../accounts/index.ts';
+import { Agent, type Dispatcher } from 'undici';
+import { accountAccess, freshAccessToken, rememberedAccess, type FreshToken } from '../accounts/index.ts';
 import { ErrorCode, fail, GatehouseError } from '../errors.ts';
 import type { Services } from '../services.ts';
 import { forgetAccount } from '../store/index.ts';
 import { callerResponseHeaders, upstreamRequestHeaders, type HeaderMap } from './headers.ts';
-import { proxyBaseFor, rawTargetUrl, targetUrl, type ProxyBase } from './target.ts';
+import { proxyBase, rawTargetUrl, targetUrl, templateValues, type ProxyBase } from './target.ts';
 
 /** Request bodies up to this size are read into memory so a 401 or a retry can send them again; larger ones stream once. */
 export const REPLAY_LIMIT_BYTES = 64 * 1024;
@@ -22,6 +22,39 @@ export const PROXY_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', '
 
 /** One connection pool for every proxied call; no redirects are followed (a 3xx goes back as it is). */
 const agent = new Agent({ connect: { timeout: 10_000 }, keepAliveTimeout: 10_000 });
+
+/**
+ * Tells a proxied call that its caller went away (undici takes any emitter of 'abort' with an
+ * `aborted` flag as a signal). Cheaper per call than an AbortController, whose EventTarget
+ * listeners were a visible part of a proxied call's cost.
+ */
+export class CallerGone extends EventEmitter {
+  aborted = false;
+
+  abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.emit('abort');
+  }
+}
+
+/** Waits ms, or rejects with invalid_request as soon as the caller goes away. */
+function pause(ms: number, gone: CallerGone | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const left = () => {
+      clearTimeout(timer);
+      reject(new GatehouseError(ErrorCode.invalidRequest, 'the caller went away'));
+    };
+    const timer = setTimeout(() => {
+      gone?.off('abort', left);
+      resolve();
+    }, ms);
+    if (gone?.aborted) left();
+    else gone?.once('abort', left);
+  });
+}
+
+const NO_BODY: PreparedBody = { payload: null, replayable: true };
 
 export interface ProxyCall {
   appId: string;
@@ -40,7 +73,7 @@ export interface ProxyCall {
   /** Retries of 429/502/503/504 and network failures for a replayable request (0..MAX_RETRIES). */
   retries: number;
   /** Aborted when the caller goes away. */
-  signal?: AbortSignal | undefined;
+  signal?: CallerGone | undefined;
 }
 
 export interface ProxyResponse {
@@ -117,14 +150,15 @@ async function* concat(first: Buffer[], rest: Readable): AsyncGenerator<Buffer> 
  * bodies streamed. An upstream 401 refreshes the token once and replays a replayable request.
  */
 export async function proxyCall(services: Services, call: ProxyCall): Promise<ProxyResponse> {
-  const access = await accountAccess(services, call.appId, call.accountId);
+  // a warm call takes no turn of the event loop before the provider call: nothing here is read twice
+  const access = rememberedAccess(services, call.appId, call.accountId) ?? (await accountAccess(services, call.appId, call.accountId));
   const { account } = access;
-  const base = await proxyBaseFor(services, account);
-  const url = resolveTarget(base, call.target);
-  const body = await prepareBody(call.body, call.headers);
+  const entry = services.catalog.get(account.provider) ?? fail(ErrorCode.notFound, `provider "${account.provider}" is no longer in the catalog`);
+  const values = entry.templateParams?.length ? await templateValues(services, account, entry) : {};
+  const url = resolveTarget(proxyBase(entry, values, services.config.allowInsecureUpstreams), call.target);
+  const body = call.body ? await prepareBody(call.body, call.headers) : NO_BODY;
   const headers = upstreamRequestHeaders(call.headers, call.dropHeaders);
-  const entry = services.catalog.get(account.provider);
-  const scheme = (token: FreshToken) => authScheme(token.tokenType, entry?.extraTokenTypes ?? []);
+  const scheme = (token: FreshToken) => authScheme(token.tokenType, entry.extraTokenTypes ?? []);
   const timeoutMs = services.config.proxyTimeoutMs;
 
   let token = access.token;
@@ -156,7 +190,7 @@ export async function proxyCall(services: Services, call: ProxyCall): Promise<Pr
       if (wait !== undefined) {
         if ('statusCode' in sent) await sent.body.dump();
         services.logger.info({ account: account.id, status, attempt: attempt + 1, wait }, 'proxy: retrying the provider call');
-        await sleep(wait, undefined, { signal: call.signal }).catch((err: unknown) => fail(ErrorCode.invalidRequest, 'the caller went away', err));
+        await pause(wait, call.signal);
         continue;
       }
     }
@@ -190,8 +224,7 @@ interface PreparedBody {
 }
 
 /** Reads a body of a declared length up to REPLAY_LIMIT_BYTES into memory; anything else streams. */
-async function prepareBody(body: Readable | null, headers: IncomingHttpHeaders): Promise<PreparedBody> {
-  if (!body) return { payload: null, replayable: true };
+async function prepareBody(body: Readable, headers: IncomingHttpHeaders): Promise<PreparedBody> {
   const length = headers['content-length'] === undefined ? NaN : Number(headers['content-length']);
   if (headers['transfer-encoding'] !== undefined || !Number.isSafeInteger(length) || length > REPLAY_LIMIT_BYTES) {
     return { payload: body, replayable: false };
@@ -217,14 +250,15 @@ interface SendOptions {
   headers: HeaderMap;
   body: Buffer | Readable | null;
   timeoutMs: number;
-  signal?: AbortSignal | undefined;
+  signal?: CallerGone | undefined;
 }
 
 /** One upstream request; a network failure or timeout comes back as a status (502/504) with its error. */
 async function send(url: URL, options: SendOptions): Promise<Sent> {
   try {
-    return await request(url, {
-      dispatcher: agent,
+    return await agent.request({
+      origin: url.origin,
+      path: url.pathname + url.search,
       method: options.method as Dispatcher.HttpMethod,
       headers: options.headers,
       body: options.body,

@@ -10,9 +10,12 @@ const withVia = (value: string | string[] | undefined) => (value === undefined ?
 /** RFC 9110 §7.6.1 connection-specific fields, plus the old Keep-Alive/Proxy-Connection. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 
+const NONE_NAMED: ReadonlySet<string> = new Set();
+
 /** The field names the Connection header lists as hop-by-hop. */
-function connectionNamed(headers: IncomingHttpHeaders | Record<string, unknown>): Set<string> {
+function connectionNamed(headers: IncomingHttpHeaders | Record<string, unknown>): ReadonlySet<string> {
   const value = headers.connection;
+  if (value === undefined) return NONE_NAMED;
   const list = Array.isArray(value) ? value.join(',') : typeof value === 'string' ? value : '';
   return new Set(
     list
@@ -22,7 +25,7 @@ function connectionNamed(headers: IncomingHttpHeaders | Record<string, unknown>)
   );
 }
 
-const isHopByHop = (name: string, named: Set<string>) => HOP_BY_HOP.has(name) || name.startsWith('proxy-') || named.has(name);
+const isHopByHop = (name: string, named: ReadonlySet<string>) => HOP_BY_HOP.has(name) || name.startsWith('proxy-') || named.has(name);
 
 /**
  * The caller's headers as the provider may see them (Via added): without its credentials (Authorization,
@@ -32,7 +35,8 @@ const isHopByHop = (name: string, named: Set<string>) => HOP_BY_HOP.has(name) ||
 export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, drop: string[] = []): HeaderMap {
   const named = connectionNamed(incoming);
   const out: HeaderMap = {};
-  for (const [name, value] of Object.entries(incoming)) {
+  for (const name of Object.keys(incoming)) {
+    const value = incoming[name];
     if (value === undefined || isHopByHop(name, named)) continue;
     if (name === 'authorization' || name === 'cookie' || name === 'host' || name === 'expect') continue;
     if (name.startsWith('gatehouse-') || drop.includes(name)) continue;
@@ -64,7 +68,8 @@ const ORIGIN_SCOPED = new Set([
 export function callerResponseHeaders(upstream: Record<string, string | string[] | undefined>): HeaderMap {
   const named = connectionNamed(upstream);
   const out: HeaderMap = {};
-  for (const [name, value] of Object.entries(upstream)) {
+  for (const name of Object.keys(upstream)) {
+    const value = upstream[name];
     const lower = name.toLowerCase();
     if (value === undefined || isHopByHop(lower, named) || ORIGIN_SCOPED.has(lower)) continue;
     out[lower] = value;

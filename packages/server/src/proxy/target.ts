@@ -1,4 +1,4 @@
-import { fillTemplate, TemplateError } from '../catalog/index.ts';
+import { fillTemplate, TemplateError, type ProviderEntry } from '../catalog/index.ts';
 import { ErrorCode, fail } from '../errors.ts';
 import type { Services } from '../services.ts';
 import { findIntegration, fromJson, type AccountRow } from '../store/index.ts';
@@ -33,31 +33,54 @@ export function checkBase(raw: string, allowInsecure: boolean): ProxyBase {
 }
 
 /**
- * The account's proxy base: the catalog entry's `proxy.baseUrl` with `{placeholders}` filled from
- * the account's template values (then the integration's), each a single DNS label.
+ * The values an account's proxy base is filled with: the account's own template values, else the
+ * integration's (one read of the integration). Empty for a base without {placeholders}.
  */
-export async function proxyBaseFor(services: Services, account: AccountRow): Promise<ProxyBase> {
-  const entry = services.catalog.get(account.provider) ?? fail(ErrorCode.notFound, `provider "${account.provider}" is no longer in the catalog`);
-  const template = entry.proxy?.baseUrl ?? fail(ErrorCode.invalidRequest, `provider "${entry.id}" has no API proxy (its catalog entry has no proxy.baseUrl)`);
+export async function templateValues(services: Services, account: AccountRow, entry: ProviderEntry): Promise<Record<string, string>> {
   const values: Record<string, string> = {};
-  if (entry.templateParams?.length) {
-    const integration = await findIntegration(services.db, account.app_id, entry.id);
-    const params = fromJson<{ params?: Record<string, string> }>(integration?.settings ?? '{}', {}).params ?? {};
-    const own = fromJson<Record<string, string>>(account.template_values, {});
-    for (const name of entry.templateParams) {
-      const value = own[name] ?? params[name];
-      if (value !== undefined && !LABEL.test(value)) fail(ErrorCode.invalidRequest, `the account's "${name}" is not a single host name label`);
-      if (value !== undefined) values[name] = value;
+  if (!entry.templateParams?.length) return values;
+  const integration = await findIntegration(services.db, account.app_id, entry.id);
+  const params = fromJson<{ params?: Record<string, string> }>(integration?.settings ?? '{}', {}).params ?? {};
+  const own = fromJson<Record<string, string>>(account.template_values, {});
+  for (const name of entry.templateParams) {
+    const value = own[name] ?? params[name];
+    if (value !== undefined && !LABEL.test(value)) fail(ErrorCode.invalidRequest, `the account's "${name}" is not a single host name label`);
+    if (value !== undefined) values[name] = value;
+  }
+  return values;
+}
+
+// Checked bases by filled-in URL: a provider's base is the same string on every proxied call.
+const checkedBases = new Map<string, { allowInsecure: boolean; base: ProxyBase }>();
+const MAX_CHECKED_BASES = 1000;
+
+/**
+ * A catalog entry's proxy base: its `proxy.baseUrl` with `{placeholders}` filled from `values`
+ * (templateValues; each a single DNS label), then checked (checkBase).
+ */
+export function proxyBase(entry: ProviderEntry, values: Record<string, string>, allowInsecure: boolean): ProxyBase {
+  const template = entry.proxy?.baseUrl ?? fail(ErrorCode.invalidRequest, `provider "${entry.id}" has no API proxy (its catalog entry has no proxy.baseUrl)`);
+  let filled = template;
+  if (template.includes('{')) {
+    try {
+      filled = fillTemplate(template, values);
+    } catch (err) {
+      if (err instanceof TemplateError) return fail(ErrorCode.invalidRequest, `the provider's proxy base URL cannot be built: ${err.message}`);
+      throw err;
     }
   }
-  let filled: string;
-  try {
-    filled = fillTemplate(template, values);
-  } catch (err) {
-    if (err instanceof TemplateError) return fail(ErrorCode.invalidRequest, `the provider's proxy base URL cannot be built: ${err.message}`);
-    throw err;
-  }
-  return checkBase(filled, services.config.allowInsecureUpstreams);
+  const known = checkedBases.get(filled);
+  if (known && known.allowInsecure === allowInsecure) return known.base;
+  const base = checkBase(filled, allowInsecure);
+  if (checkedBases.size >= MAX_CHECKED_BASES) checkedBases.clear();
+  checkedBases.set(filled, { allowInsecure, base });
+  return base;
+}
+
+/** The account's proxy base (templateValues, then proxyBase). */
+export async function proxyBaseFor(services: Services, account: AccountRow): Promise<ProxyBase> {
+  const entry = services.catalog.get(account.provider) ?? fail(ErrorCode.notFound, `provider "${account.provider}" is no longer in the catalog`);
+  return proxyBase(entry, await templateValues(services, account, entry), services.config.allowInsecureUpstreams);
 }
 
 /**
