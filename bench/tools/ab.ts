@@ -1,6 +1,8 @@
-// A/B of two Gatehouse builds (CLI entry scripts) under one case, in alternating rounds, with the
-// case's baseline alongside: prints each side's best requests per second and lowest CPU µs/request.
-// Usage: node --import tsx bench/tools/ab.ts verify|proxy <bin A> <bin B> [rounds] [seconds]
+// A/B of Gatehouse builds (CLI entry scripts, e.g. one in a git worktree of another commit) under
+// one case, in alternating rounds, with the case's baseline alongside: prints each one's best
+// requests per second and lowest CPU µs/request.
+// Usage: ROUNDS=4 SECONDS=3 node --import tsx bench/tools/ab.ts verify|proxy <bin A> <bin B> [<bin C> …]
+// (a bin may be written <bin>::<node flags> to run it with other node flags)
 import { APP_SCOPES } from '../lib/cases-as.ts';
 import { proxyPath, startForwarder } from '../lib/cases-proxy.ts';
 import { dropEnv, freshEnv, gatehouseEnv, GATEHOUSE_NODE_ARGS, seedApp } from '../lib/gatehouse.ts';
@@ -8,20 +10,29 @@ import { alternate, type LoadSpec } from '../lib/load.ts';
 import { startNode, type Service } from '../lib/processes.ts';
 import { benchProvidersDir, seedProxyAccount, startUpstream, UPSTREAM_PATH } from '../lib/upstream.ts';
 
-const [which = 'proxy', binA, binB, rounds = '4', seconds = '3'] = process.argv.slice(2);
-if (!binA || !binB) throw new Error('usage: ab.ts verify|proxy <bin A> <bin B> [rounds] [seconds]');
+const [which = 'proxy', ...bins] = process.argv.slice(2);
+const rounds = process.env.ROUNDS ?? '4';
+const seconds = process.env.SECONDS ?? '3';
+if (bins.length < 2) throw new Error('usage: ab.ts verify|proxy <bin A> <bin B> [<bin C> …]');
 const upstream = which === 'proxy' ? await startUpstream() : undefined;
 const env = await freshEnv('sqlite', upstream ? benchProvidersDir(upstream.url) : undefined);
 const creds = await seedApp(env, APP_SCOPES);
 const accountId = upstream ? await seedProxyAccount(env, creds, { upstreamToken: 'up_at_live', expiresAt: Date.now() + 3600_000 }) : '';
-const start = (name: string, bin: string) =>
-  startNode(name, bin, { env: gatehouseEnv(env), nodeArgs: GATEHOUSE_NODE_ARGS, scriptArgs: ['serve'], probePath: '/healthz' });
+// "<bin>::<node flags>" runs that build with other node flags than the bench's (space-separated)
+const start = (name: string, spec: string) => {
+  const [bin, flags] = spec.split('::');
+  const nodeArgs = flags === undefined ? GATEHOUSE_NODE_ARGS : flags.split(' ').filter(Boolean);
+  return startNode(name, bin!, { env: gatehouseEnv(env), nodeArgs, scriptArgs: ['serve'], probePath: '/healthz' });
+};
 const services: Service[] = [];
 try {
-  const a = await start('A', binA);
-  services.push(a);
-  const b = await start('B', binB);
-  services.push(b);
+  const builds: [string, Service][] = [];
+  for (const [i, bin] of bins.entries()) {
+    const name = String.fromCharCode(65 + i);
+    const service = await start(name, bin);
+    services.push(service);
+    builds.push([name, service]);
+  }
   const common = { connections: 50, seconds: Number(seconds) };
   const target = (g: Service): LoadSpec =>
     which === 'proxy'
@@ -37,9 +48,16 @@ try {
     services.push(fastify);
     baseline = { ...common, url: `${fastify.url}/`, pid: fastify.pid };
   }
-  const best = await alternate({ A: target(a), B: target(b), baseline }, { rounds: Number(rounds), warmup: 2, log: console.log });
+  const specs: Record<string, LoadSpec> = Object.fromEntries(builds.map(([name, service]) => [name, target(service)]));
+  const best = await alternate({ ...specs, baseline }, { rounds: Number(rounds), warmup: 2, log: console.log });
+  const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)] ?? NaN;
   for (const [name, r] of Object.entries(best)) {
-    console.log(`${name}: ${Math.round(r.rps)} rps (${(r.rps / best.baseline.rps).toFixed(2)}x), ${r.cpuUsPerRequest?.toFixed(1)} µs CPU/request (${((best.baseline.cpuUsPerRequest ?? 0) / (r.cpuUsPerRequest ?? 1)).toFixed(2)}x), peak RSS ${(((services.find((s) => s.name === name)?.peakRss()) ?? 0) / 1048576).toFixed(0)} MB`);
+    const rss = (services.find((s) => s.name === name)?.peakRss() ?? 0) / 1048576;
+    console.log(
+      `${name}: best ${Math.round(r.rps)} rps (${(r.rps / best.baseline!.rps).toFixed(2)}x), median ${Math.round(median(r.samples))} rps; ` +
+        `CPU µs/request lowest ${r.cpuUsPerRequest?.toFixed(1)}, median ${median(r.cpuSamples).toFixed(1)}` +
+        (rss ? `; peak RSS ${rss.toFixed(0)} MB` : ''),
+    );
   }
 } finally {
   for (const s of services) await s.stop();

@@ -14,6 +14,7 @@ const requests = Number(requestsArg);
 const from = secondsArg === undefined ? -Infinity : profile.endTime - Number(secondsArg) * 1e6;
 const byId = new Map(profile.nodes.map((n) => [n.id, n]));
 const self = new Map<string, number>();
+const byPackage = new Map<string, number>();
 let busy = 0;
 let at = profile.endTime - profile.timeDeltas.reduce((a, b) => a + b, 0);
 profile.samples.forEach((id, i) => {
@@ -24,6 +25,11 @@ profile.samples.forEach((id, i) => {
   const key = `${frame.functionName || '(anonymous)'} ${frame.url.replace(/^.*node_modules\//, '~/').replace(/^.*packages\//, '')}:${frame.lineNumber + 1}`;
   busy += t;
   self.set(key, (self.get(key) ?? 0) + t);
+  const where = frame.url.includes('node_modules/')
+    ? `~/${frame.url.replace(/^.*node_modules\//, '').replace(/^((?:@[^/]+\/)?[^/]+).*$/, '$1')}`
+    : frame.url.startsWith('node:') ? 'node' : frame.url === '' ? '(native, GC, program)' : 'gatehouse';
+  byPackage.set(where, (byPackage.get(where) ?? 0) + t);
 });
 console.log(`busy ${(busy / 1000).toFixed(0)} ms over ${requests} requests: ${(busy / requests).toFixed(2)} µs/request`);
+console.log([...byPackage].sort((a, b) => b[1] - a[1]).map(([k, t]) => `${k} ${(t / requests).toFixed(1)}`).join(' · '));
 for (const [key, t] of [...self].sort((a, b) => b[1] - a[1]).slice(0, Number(rowsArg ?? 25))) console.log(`${(t / requests).toFixed(2).padStart(6)} µs  ${key}`);

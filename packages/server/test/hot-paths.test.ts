@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import SQLite from 'better-sqlite3';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CREDENTIAL_CACHE_TTL_MS, createApp, issueTokens, revokeGrant, type CreatedApp } from '../src/authorization/index.ts';
+import { CREDENTIAL_CACHE_TTL_MS, createApp, deleteApp, issueTokens, revokeGrant, type CreatedApp } from '../src/authorization/index.ts';
 import { groupCommit, openStore } from '../src/store/index.ts';
 import { precompiled } from '../src/store/precompiled.ts';
 import { withStatementCache } from '../src/store/open.ts';
@@ -50,6 +50,28 @@ describe.each(STORE_KINDS)('hot paths on %s', (kind) => {
     const after = await verify(token);
     expect(after.status).toBe(401);
     expect(await after.json()).toMatchObject({ error: 'invalid_token' });
+  });
+
+  it('refuses a revoked access token on the API at once, although it was admitted (and remembered) just before', async () => {
+    const token = await mint();
+    const list = () => fetch(`${gatehouse.url}/v1/accounts`, { headers: { authorization: `Bearer ${token}` } });
+    expect((await list()).status).toBe(200);
+    expect((await list()).status).toBe(200);
+    const revoked = await fetch(`${gatehouse.url}/oauth/revoke`, { method: 'POST', headers: { ...form, authorization: basic() }, body: `token=${token}` });
+    expect(revoked.status).toBe(200);
+    const after = await list();
+    expect(after.status).toBe(401);
+    expect(await after.json()).toMatchObject({ error: 'invalid_token' });
+  });
+
+  it('refuses the API key of a deleted app at once, although it was admitted (and remembered) just before', async () => {
+    const doomed = await createApp(gatehouse.services, { name: 'doomed-key', redirectUris: ['http://127.0.0.1:9/cb'], scopes: ['accounts:read'] });
+    recordSecret(doomed.clientSecret, doomed.apiKey);
+    const list = () => fetch(`${gatehouse.url}/v1/accounts`, { headers: { authorization: `Bearer ${doomed.apiKey}` } });
+    expect((await list()).status).toBe(200);
+    expect((await list()).status).toBe(200);
+    await deleteApp(gatehouse.services, doomed.app.id);
+    expect((await list()).status).toBe(401);
   });
 
   it('refuses the access tokens of a revoked grant at once', async () => {

@@ -22,3 +22,4 @@ export { authorizationCodeGrant, refreshTokenGrant } from './grants.ts';
 export { revokeEndUserTokens } from './end-users.ts';
 export { parseRelayUri, relayUriFits, appTrusting, acceptRelay, takeRelayResult, RELAY_PATH, RELAY_RESULT_TTL_MS, type RelayTarget, type RelayResult } from './relay.ts';
 export { forgetCredentials, CREDENTIAL_CACHE_TTL_MS } from './cache.ts';
+export { apiCaller, rememberedApiCaller, type ApiCaller } from './callers.ts';
