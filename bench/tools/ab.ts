@@ -1,7 +1,7 @@
 // A/B of Gatehouse builds (CLI entry scripts, e.g. one in a git worktree of another commit) under
 // one case, in alternating rounds, with the case's baseline alongside: prints each one's best
 // requests per second and lowest CPU µs/request.
-// Usage: ROUNDS=4 SECONDS=3 node --import tsx bench/tools/ab.ts verify|proxy <bin A> <bin B> [<bin C> …]
+// Usage: ROUNDS=4 SECONDS=3 node --import tsx bench/tools/ab.ts verify|healthz|proxy <bin A> <bin B> [<bin C> …]
 // (a bin may be written <bin>::<node flags> to run it with other node flags)
 import { APP_SCOPES } from '../lib/cases-as.ts';
 import { proxyPath, startForwarder } from '../lib/cases-proxy.ts';
@@ -13,7 +13,7 @@ import { benchProvidersDir, seedProxyAccount, startUpstream, UPSTREAM_PATH } fro
 const [which = 'proxy', ...bins] = process.argv.slice(2);
 const rounds = process.env.ROUNDS ?? '4';
 const seconds = process.env.SECONDS ?? '3';
-if (bins.length < 2) throw new Error('usage: ab.ts verify|proxy <bin A> <bin B> [<bin C> …]');
+if (bins.length < 2) throw new Error('usage: ab.ts verify|healthz|proxy <bin A> <bin B> [<bin C> …]');
 const upstream = which === 'proxy' ? await startUpstream() : undefined;
 const env = await freshEnv('sqlite', upstream ? benchProvidersDir(upstream.url) : undefined);
 const creds = await seedApp(env, APP_SCOPES);
@@ -37,7 +37,9 @@ try {
   const target = (g: Service): LoadSpec =>
     which === 'proxy'
       ? { ...common, url: `${g.url}${proxyPath(accountId)}`, authorization: `Bearer ${creds.apiKey}`, pid: g.pid }
-      : { ...common, url: `${g.url}/v1/oauth/token`, authorization: `Bearer ${creds.accessToken}`, pid: g.pid };
+      : which === 'healthz' // Gatehouse's cheapest route: what every answer costs, against bare Fastify
+        ? { ...common, url: `${g.url}/healthz`, pid: g.pid }
+        : { ...common, url: `${g.url}/v1/oauth/token`, authorization: `Bearer ${creds.accessToken}`, pid: g.pid };
   let baseline: LoadSpec;
   if (upstream) {
     const forwarder = await startForwarder(upstream);

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { ErrorCode, fail } from '../errors.ts';
@@ -43,8 +43,8 @@ function callerGone(reply: FastifyReply): CallerGone {
 /** A provider's answer served from Gatehouse's origin runs nothing there, even as HTML in a browser. */
 const PROXIED_CSP = "default-src 'none'; frame-ancestors 'none'; sandbox";
 
-async function forward(services: Services, request: FastifyRequest, reply: FastifyReply, call: Omit<ProxyCall, 'headers' | 'signal'>) {
-  const answer = await proxyCall(services, { ...call, headers: request.headers, signal: callerGone(reply) });
+async function forward(services: Services, reply: FastifyReply, call: ProxyCall) {
+  const answer = await proxyCall(services, call);
   return reply.code(answer.status).headers(answer.headers).header('content-security-policy', PROXIED_CSP).send(answer.body);
 }
 
@@ -75,13 +75,15 @@ export function proxyRoutes(services: Services): FastifyPluginAsyncTypebox {
       handler: async (request, reply) => {
         const accountId = request.params.id;
         const appId = appIdFor(request, 'proxy', accountId);
-        return forward(services, request, reply, {
+        return forward(services, reply, {
           appId,
           accountId,
           method: request.method,
           target: proxiedPath(request.raw.url ?? request.url),
+          headers: request.headers,
           body: (request.body as Readable | undefined) ?? null,
           retries: request.headers['gatehouse-retries'] ?? 0,
+          gone: callerGone(reply),
         });
       },
     });
@@ -108,14 +110,16 @@ export function proxyRoutes(services: Services): FastifyPluginAsyncTypebox {
           body.resume(); // a GET or HEAD carries no body upstream: drain it
           body = null;
         }
-        return forward(services, request, reply, {
+        return forward(services, reply, {
           appId,
           accountId,
           method,
           target: { rawUri: request.headers['x-raw-uri'] },
+          headers: request.headers,
           dropHeaders: ['x-raw-uri', 'x-raw-method'],
           body,
           retries: request.headers['gatehouse-retries'] ?? 0,
+          gone: callerGone(reply),
         });
       },
     );

@@ -1,16 +1,13 @@
-import { EventEmitter } from 'node:events';
 import type { IncomingHttpHeaders } from 'node:http';
-import { Readable } from 'node:stream';
-import { Agent, type Dispatcher } from 'undici';
+import type { Readable } from 'node:stream';
 import { accountAccess, freshAccessToken, rememberedAccess, type FreshToken } from '../accounts/index.ts';
 import { ErrorCode, fail, GatehouseError } from '../errors.ts';
 import type { Services } from '../services.ts';
 import { forgetAccount } from '../store/index.ts';
 import { callerResponseHeaders, upstreamRequestHeaders, type HeaderMap } from './headers.ts';
 import { proxyBase, rawTargetUrl, targetUrl, templateValues, type ProxyBase } from './target.ts';
+import { discard, REPLAY_LIMIT_BYTES, send, type CallerGone, type UpstreamFailure } from './upstream.ts';
 
-/** Request bodies up to this size are read into memory so a 401 or a retry can send them again; larger ones stream once. */
-export const REPLAY_LIMIT_BYTES = 64 * 1024;
 /** `Gatehouse-Retries` allows at most this many retries. */
 export const MAX_RETRIES = 3;
 /** A Retry-After longer than this is not waited for: the answer goes back to the caller. */
@@ -20,37 +17,17 @@ const RETRYABLE = new Set([429, 502, 503, 504]);
 
 export const PROXY_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
-/** One connection pool for every proxied call; no redirects are followed (a 3xx goes back as it is). */
-const agent = new Agent({ connect: { timeout: 10_000 }, keepAliveTimeout: 10_000 });
-
-/**
- * Tells a proxied call that its caller went away (undici takes any emitter of 'abort' with an
- * `aborted` flag as a signal). Cheaper per call than an AbortController, whose EventTarget
- * listeners were a visible part of a proxied call's cost.
- */
-export class CallerGone extends EventEmitter {
-  aborted = false;
-
-  abort(): void {
-    if (this.aborted) return;
-    this.aborted = true;
-    this.emit('abort');
-  }
-}
-
 /** Waits ms, or rejects with invalid_request as soon as the caller goes away. */
 function pause(ms: number, gone: CallerGone | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
-    const left = () => {
-      clearTimeout(timer);
-      reject(new GatehouseError(ErrorCode.invalidRequest, 'the caller went away'));
-    };
     const timer = setTimeout(() => {
-      gone?.off('abort', left);
+      gone?.onAbort(undefined);
       resolve();
     }, ms);
-    if (gone?.aborted) left();
-    else gone?.once('abort', left);
+    gone?.onAbort(() => {
+      clearTimeout(timer);
+      reject(new GatehouseError(ErrorCode.invalidRequest, 'the caller went away'));
+    });
   });
 }
 
@@ -73,75 +50,14 @@ export interface ProxyCall {
   /** Retries of 429/502/503/504 and network failures for a replayable request (0..MAX_RETRIES). */
   retries: number;
   /** Aborted when the caller goes away. */
-  signal?: CallerGone | undefined;
+  gone?: CallerGone | undefined;
 }
 
 export interface ProxyResponse {
   status: number;
   headers: HeaderMap;
-  /** Streamed; a small answer of declared length is read into memory (see smallBodyInMemory). */
+  /** A small answer whole, anything else streamed (see UpstreamCall in upstream.ts). */
   body: Readable | Buffer;
-}
-
-/**
- * An answer with a Content-Length up to REPLAY_LIMIT_BYTES is read whole, so the caller gets
- * headers and body in one write instead of a write per chunk plus one to end: on small API
- * answers that was a large part of a proxied call's cost. So is a chunked answer that has
- * arrived whole by the next turn of the event loop (see arrivedWhole). Anything else streams.
- */
-async function smallBodyInMemory(sent: Dispatcher.ResponseData, method: string): Promise<Readable | Buffer> {
-  const declared = sent.headers['content-length'];
-  if (declared === undefined) {
-    const type = sent.headers['content-type'];
-    const bodiless = method === 'HEAD' || sent.statusCode === 204 || sent.statusCode === 304;
-    const events = typeof type === 'string' && type.toLowerCase().startsWith('text/event-stream');
-    return bodiless || events ? sent.body : arrivedWhole(sent.body);
-  }
-  const length = typeof declared === 'string' && /^\d{1,9}$/.test(declared) ? Number(declared) : NaN;
-  if (!(length <= REPLAY_LIMIT_BYTES) || sent.headers['transfer-encoding'] !== undefined) return sent.body;
-  return Buffer.from(await sent.body.arrayBuffer());
-}
-
-/**
- * A body of unknown length that ends, within REPLAY_LIMIT_BYTES, before the next turn of the
- * event loop (a small chunked answer comes in one read) as one Buffer; otherwise a stream of
- * what came so far and the rest, delayed by at most that one turn. A body that breaks off
- * before that is the provider's error (502), since nothing has been sent to the caller yet.
- */
-function arrivedWhole(body: Readable): Promise<Readable | Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const stop = () => {
-      clearImmediate(turn);
-      body.off('data', onData).off('end', onEnd).off('error', onError);
-    };
-    const asStream = () => {
-      stop();
-      body.pause();
-      resolve(chunks.length === 0 ? body : Readable.from(concat(chunks, body), { objectMode: false }));
-    };
-    const onData = (chunk: Buffer) => {
-      chunks.push(chunk);
-      size += chunk.length;
-      if (size > REPLAY_LIMIT_BYTES) asStream();
-    };
-    const onEnd = () => {
-      stop();
-      resolve(Buffer.concat(chunks, size));
-    };
-    const onError = (err: Error) => {
-      stop();
-      reject(new GatehouseError(ErrorCode.upstreamError, "the provider's answer broke off", { cause: err }));
-    };
-    const turn = setImmediate(asStream);
-    body.on('data', onData).once('end', onEnd).once('error', onError);
-  });
-}
-
-async function* concat(first: Buffer[], rest: Readable): AsyncGenerator<Buffer> {
-  yield* first;
-  for await (const chunk of rest) yield chunk as Buffer;
 }
 
 /**
@@ -158,23 +74,24 @@ export async function proxyCall(services: Services, call: ProxyCall): Promise<Pr
   const url = resolveTarget(proxyBase(entry, values, services.config.allowInsecureUpstreams), call.target);
   const body = call.body ? await prepareBody(call.body, call.headers) : NO_BODY;
   const headers = upstreamRequestHeaders(call.headers, call.dropHeaders);
-  const scheme = (token: FreshToken) => authScheme(token.tokenType, entry.extraTokenTypes ?? []);
   const timeoutMs = services.config.proxyTimeoutMs;
 
   let token = access.token;
   let refreshed = false;
   for (let attempt = 0; ; attempt++) {
+    headers.authorization = `${authScheme(token.tokenType, entry.extraTokenTypes)} ${token.accessToken}`;
     const sent = await send(url, {
       method: call.method,
-      headers: { ...headers, authorization: `${scheme(token)} ${token.accessToken}` },
+      headers,
       body: body.payload,
       timeoutMs,
-      signal: call.signal,
+      gone: call.gone,
     });
-    if ('statusCode' in sent && sent.statusCode === 401 && !refreshed) {
+    const answered = 'body' in sent ? sent : undefined;
+    if (answered?.status === 401 && !refreshed) {
       refreshed = true;
       if (body.replayable) {
-        await sent.body.dump();
+        discard(answered);
         token = await newerToken(services, call, token);
         attempt--;
         continue;
@@ -184,18 +101,17 @@ export async function proxyCall(services: Services, call: ProxyCall): Promise<Pr
         services.logger.info({ account: account.id, err: err instanceof GatehouseError ? err.code : 'error' }, 'proxy: refresh after a 401 failed'),
       );
     }
-    const status = 'statusCode' in sent ? sent.statusCode : sent.status;
-    if (RETRYABLE.has(status) && body.replayable && attempt < call.retries) {
-      const wait = retryDelay(attempt, 'statusCode' in sent ? sent.headers['retry-after'] : undefined);
+    if (RETRYABLE.has(sent.status) && body.replayable && attempt < call.retries) {
+      const wait = retryDelay(attempt, answered?.headers['retry-after']);
       if (wait !== undefined) {
-        if ('statusCode' in sent) await sent.body.dump();
-        services.logger.info({ account: account.id, status, attempt: attempt + 1, wait }, 'proxy: retrying the provider call');
-        await pause(wait, call.signal);
+        if (answered) discard(answered);
+        services.logger.info({ account: account.id, status: sent.status, attempt: attempt + 1, wait }, 'proxy: retrying the provider call');
+        await pause(wait, call.gone);
         continue;
       }
     }
-    if (!('statusCode' in sent)) throw sent.error;
-    return { status: sent.statusCode, headers: callerResponseHeaders(sent.headers), body: await smallBodyInMemory(sent, call.method) };
+    if (!answered) throw (sent as UpstreamFailure).error;
+    return { status: answered.status, headers: callerResponseHeaders(answered.headers), body: answered.body };
   }
 }
 
@@ -212,9 +128,9 @@ async function newerToken(services: Services, call: ProxyCall, used: FreshToken)
 }
 
 /** "bearer" (any case) and the provider's own bearer-like types (Slack's "bot") are sent as Bearer. */
-function authScheme(tokenType: string, extraTypes: string[]): string {
+function authScheme(tokenType: string, extraTypes: string[] | undefined): string {
   const type = tokenType.toLowerCase();
-  return type === 'bearer' || extraTypes.includes(type) ? 'Bearer' : tokenType;
+  return type === 'bearer' || extraTypes?.includes(type) ? 'Bearer' : tokenType;
 }
 
 interface PreparedBody {
@@ -241,40 +157,6 @@ async function prepareBody(body: Readable, headers: IncomingHttpHeaders): Promis
     throw err instanceof GatehouseError ? err : new GatehouseError(ErrorCode.invalidRequest, 'the request body ended before its Content-Length', { cause: err });
   }
   return { payload: Buffer.concat(chunks), replayable: true };
-}
-
-type Sent = Dispatcher.ResponseData | { status: number; error: GatehouseError };
-
-interface SendOptions {
-  method: string;
-  headers: HeaderMap;
-  body: Buffer | Readable | null;
-  timeoutMs: number;
-  signal?: CallerGone | undefined;
-}
-
-/** One upstream request; a network failure or timeout comes back as a status (502/504) with its error. */
-async function send(url: URL, options: SendOptions): Promise<Sent> {
-  try {
-    return await agent.request({
-      origin: url.origin,
-      path: url.pathname + url.search,
-      method: options.method as Dispatcher.HttpMethod,
-      headers: options.headers,
-      body: options.body,
-      headersTimeout: options.timeoutMs,
-      bodyTimeout: options.timeoutMs,
-      signal: options.signal,
-    });
-  } catch (err) {
-    const code = (err as { code?: string }).code;
-    if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') {
-      return { status: 504, error: new GatehouseError(ErrorCode.upstreamTimeout, `the provider did not answer within ${options.timeoutMs} ms`, { cause: err }) };
-    }
-    if (code === 'UND_ERR_ABORTED' || options.signal?.aborted) throw new GatehouseError(ErrorCode.invalidRequest, 'the caller went away', { cause: err });
-    if (code === 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH') throw new GatehouseError(ErrorCode.invalidRequest, 'the request body does not match its Content-Length', { cause: err });
-    return { status: 502, error: new GatehouseError(ErrorCode.upstreamError, 'the provider could not be reached', { cause: err }) };
-  }
 }
 
 /** How long to wait before retry number attempt+1: the provider's Retry-After up to the cap, else exponential with jitter. */

@@ -15,7 +15,8 @@ const NONE_NAMED: ReadonlySet<string> = new Set();
 /** The field names the Connection header lists as hop-by-hop. */
 function connectionNamed(headers: IncomingHttpHeaders | Record<string, unknown>): ReadonlySet<string> {
   const value = headers.connection;
-  if (value === undefined) return NONE_NAMED;
+  // the usual values name nothing beyond what is hop-by-hop anyway
+  if (value === undefined || value === 'keep-alive' || value === 'close') return NONE_NAMED;
   const list = Array.isArray(value) ? value.join(',') : typeof value === 'string' ? value : '';
   return new Set(
     list

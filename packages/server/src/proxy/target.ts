@@ -95,6 +95,11 @@ export function targetUrl(base: ProxyBase, path: string, query: string): URL {
   if (path.startsWith('/') || path.includes('//')) outside('no empty path segments');
   if (SCHEME.test(path)) outside('no absolute URLs');
   for (const segment of path.split('/')) {
+    if (!segment.includes('%')) {
+      // nothing encoded: the checks above already saw these characters as they are
+      if (segment === '.' || segment === '..') outside('no "." or ".." segments');
+      continue;
+    }
     let decoded: string;
     try {
       decoded = decodeURIComponent(segment);
@@ -107,7 +112,7 @@ export function targetUrl(base: ProxyBase, path: string, query: string): URL {
   if (/[\x00-\x1f\x7f]/.test(query)) outside('no control characters in the query');
   const url = new URL(`${base.origin}${base.prefix}/${path}${query ? `?${query}` : ''}`);
   url.hash = '';
-  if (url.origin !== base.origin || url.username || url.password || !`${url.pathname}`.startsWith(`${base.prefix}/`)) {
+  if (url.origin !== base.origin || url.username || url.password || !url.pathname.startsWith(`${base.prefix}/`)) {
     outside('the URL left the base');
   }
   return url;
