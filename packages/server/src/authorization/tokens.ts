@@ -76,6 +76,13 @@ export async function clientCredentialsGrant(services: Services, app: AppView, r
 
 export type AccessTokenFacts = Readonly<AccessTokensTable & { scopes: readonly string[] }>;
 
+/** findAccessToken's answer for a token it found within the cache's lifetime: no database read, no promise. */
+export function rememberedAccessToken(services: Pick<Services, 'db' | 'clock'>, token: string): AccessTokenFacts | undefined {
+  if (!token.startsWith('gha_')) return undefined;
+  const facts = credentialCache<AccessTokenFacts>(services.db, 'accessTokens').get(hashToken(token));
+  return facts && facts.expires_at > services.clock() ? facts : undefined;
+}
+
 /**
  * A live access token's facts, or undefined. Found tokens are cached for CREDENTIAL_CACHE_TTL_MS
  * (revocations in this process clear the cache at once); expiry is checked on every call.

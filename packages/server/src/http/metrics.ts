@@ -42,7 +42,7 @@ export function installMetrics(app: FastifyInstance, services: Services): void {
 
   app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
-    metrics.httpDuration.observe({ method: request.method, route, status_code: String(reply.statusCode) }, reply.elapsedTime / 1000);
+    metrics.httpDuration.observe(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
     if (route === '/oauth/token' && request.method === 'POST' && reply.statusCode === 200) {
       const grantType = (request.body as { grant_type?: unknown } | undefined)?.grant_type;
       metrics.tokensIssued.inc({ grant_type: typeof grantType === 'string' && GRANT_TYPES.has(grantType) ? grantType : 'other' });
