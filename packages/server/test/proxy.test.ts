@@ -53,6 +53,8 @@ describe.each(STORE_KINDS)('provider proxy on %s', (kind) => {
     expect(answer.headers['cache-control']).toBe('private, max-age=60');
     expect(answer.headers.link).toBe('</next>; rel="next", </prev>; rel="prev"');
     expect(answer.headers['content-type']).toBe('application/json');
+    // whatever it claims to be, a provider's answer runs nothing on Gatehouse's origin
+    expect(answer.headers['content-security-policy']).toBe("default-src 'none'; frame-ancestors 'none'; sandbox");
     expect(answer.headers['set-cookie']).toBeUndefined();
     expect(answer.headers['x-upstream-private']).toBeUndefined();
     expect(answer.headers['strict-transport-security']).toBeUndefined();

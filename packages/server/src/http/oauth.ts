@@ -23,13 +23,25 @@ import { ErrorSchema } from './schemas.ts';
 
 const FORM = ['application/x-www-form-urlencoded'];
 
+// the same answer for as long as the token's facts are remembered (formatting the date was a visible cost)
+const verifications = new WeakMap<AccessTokenFacts, Verification>();
+
+interface Verification {
+  client_id: string;
+  account_id: string | null;
+  scope: string;
+  expires_at: string;
+}
+
 /** What the verify endpoint says of a live access token. */
-const verification = (token: AccessTokenFacts) => ({
-  client_id: token.app_id,
-  account_id: token.account_id,
-  scope: token.scope,
-  expires_at: new Date(token.expires_at).toISOString(),
-});
+function verification(token: AccessTokenFacts): Verification {
+  let answer = verifications.get(token);
+  if (!answer) {
+    answer = Object.freeze({ client_id: token.app_id, account_id: token.account_id, scope: token.scope, expires_at: new Date(token.expires_at).toISOString() });
+    verifications.set(token, answer);
+  }
+  return answer;
+}
 /** client_secret_basic, or client_secret_post / none with client_id in the form (the empty requirement). */
 const CLIENT_AUTH: Record<string, string[]>[] = [{ clientSecretBasic: [] }, {}];
 

@@ -19,23 +19,23 @@ export function pageCsp(formActions: string[] = [], scripts = false): string {
 
 export const PAGE_CSP = pageCsp();
 
+/** API answers: nothing to load, nothing to frame. */
+const API_CSP = "default-src 'none'; frame-ancestors 'none'";
+
 /**
- * Headers every response carries; pages also get a strict CSP without inline script. A route
- * may set its own CSP on a response (built with pageCsp); it is then kept.
+ * Headers every response carries; pages also get a strict CSP without inline script, API answers
+ * API_CSP. A route may set its own CSP on a response (a page's built with pageCsp, the proxy's
+ * sandbox); it is then kept.
  */
 export function installSecurityHeaders(app: FastifyInstance, options: { hsts: boolean }): void {
   // callback style: a hook on every response should not cost a promise
   app.addHook('onSend', (_request, reply, payload, done) => {
-    reply.header('x-content-type-options', 'nosniff');
-    reply.header('referrer-policy', 'no-referrer');
-    reply.header('x-frame-options', 'DENY');
+    reply.header('x-content-type-options', 'nosniff').header('referrer-policy', 'no-referrer').header('x-frame-options', 'DENY');
     if (!reply.hasHeader('cross-origin-resource-policy')) reply.header('cross-origin-resource-policy', 'same-origin');
     if (options.hsts) reply.header('strict-transport-security', 'max-age=31536000; includeSubDomains');
-    const type = String(reply.getHeader('content-type') ?? '');
-    if (type.startsWith('text/html')) {
-      if (!reply.hasHeader('content-security-policy')) reply.header('content-security-policy', PAGE_CSP);
-    } else {
-      reply.header('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
+    if (!reply.hasHeader('content-security-policy')) {
+      const type = reply.getHeader('content-type');
+      reply.header('content-security-policy', typeof type === 'string' && type.startsWith('text/html') ? PAGE_CSP : API_CSP);
     }
     done(null, payload);
   });
