@@ -102,8 +102,21 @@ export async function findAccessToken(services: Pick<Services, 'db' | 'clock'>, 
   return facts.expires_at <= services.clock() ? undefined : facts;
 }
 
+/** RFC 7662 §2.2: an introspection answer. */
+export interface Introspection {
+  active: boolean;
+  token_type?: 'Bearer' | 'refresh_token';
+  client_id?: string;
+  scope?: string;
+  exp?: number;
+  iat?: number;
+  /** The account the token is bound to (also as account_id). */
+  sub?: string;
+  account_id?: string;
+}
+
 /** RFC 7662: facts about a token the asking client owns; anything else is just `active: false`. */
-export async function introspect(services: Services, app: AppView, token: string): Promise<Record<string, unknown>> {
+export async function introspect(services: Services, app: AppView, token: string): Promise<Introspection> {
   const now = services.clock();
   if (token.startsWith('ghr_')) {
     const row = await services.db.selectFrom('refresh_tokens').selectAll().where('id', '=', hashToken(token)).executeTakeFirst();

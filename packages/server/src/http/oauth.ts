@@ -67,6 +67,18 @@ function client(services: Services, request: FastifyRequest, body: { client_id?:
 
 const OpenObject = Type.Object({}, { additionalProperties: true });
 
+/** RFC 7662 §2.2: what introspection says of a token (only `active: false` for one the client may not see). */
+const IntrospectionSchema = Type.Object({
+  active: Type.Boolean(),
+  token_type: Type.Optional(Type.String({ description: 'Bearer (access token) or refresh_token' })),
+  client_id: Type.Optional(Type.String()),
+  scope: Type.Optional(Type.String()),
+  exp: Type.Optional(Type.Integer()),
+  iat: Type.Optional(Type.Integer()),
+  sub: Type.Optional(Type.String({ description: 'the account the token is bound to' })),
+  account_id: Type.Optional(Type.String()),
+});
+
 
 /** Gatehouse as an OAuth 2.0 authorization server for apps. */
 export function oauthRoutes(services: Services): FastifyPluginAsyncTypebox {
@@ -132,7 +144,7 @@ export function oauthRoutes(services: Services): FastifyPluginAsyncTypebox {
           security: CLIENT_AUTH,
           consumes: FORM,
           body: TokenParamForm,
-          response: { 200: OpenObject, 400: ErrorSchema, 401: ErrorSchema },
+          response: { 200: IntrospectionSchema, 400: ErrorSchema, 401: ErrorSchema },
         },
       },
       async (request) => {
