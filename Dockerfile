@@ -18,4 +18,4 @@ COPY --from=build /app /app
 USER node
 EXPOSE 4000
 HEALTHCHECK --interval=30s --timeout=5s CMD node -e "fetch('http://127.0.0.1:'+process.env.PORT+'/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-CMD ["node", "--max-semi-space-size=4", "packages/server/bin/gatehouse.js", "serve"]
+CMD ["node", "--max-semi-space-size=8", "packages/server/bin/gatehouse.js", "serve"]

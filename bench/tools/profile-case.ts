@@ -14,7 +14,7 @@ import { benchProvidersDir, seedProxyAccount, startUpstream } from '../lib/upstr
 const [which = 'verify', secondsArg = '5'] = process.argv.slice(2);
 const seconds = Number(secondsArg);
 const upstream = which === 'proxy' ? await startUpstream() : undefined;
-const env = await freshEnv('sqlite', upstream ? benchProvidersDir(upstream.url) : undefined);
+const env = await freshEnv(process.env.STORE === 'postgres' ? 'postgres' : 'sqlite', upstream ? benchProvidersDir(upstream.url) : undefined);
 const creds = await seedApp(env, APP_SCOPES);
 const accountId = upstream ? await seedProxyAccount(env, creds, { upstreamToken: 'up_at_live', expiresAt: Date.now() + 3600_000 }) : '';
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-prof-'));

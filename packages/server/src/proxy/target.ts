@@ -77,12 +77,6 @@ export function proxyBase(entry: ProviderEntry, values: Record<string, string>, 
   return base;
 }
 
-/** The account's proxy base (templateValues, then proxyBase). */
-export async function proxyBaseFor(services: Services, account: AccountRow): Promise<ProxyBase> {
-  const entry = services.catalog.get(account.provider) ?? fail(ErrorCode.notFound, `provider "${account.provider}" is no longer in the catalog`);
-  return proxyBase(entry, await templateValues(services, account, entry), services.config.allowInsecureUpstreams);
-}
-
 /**
  * The upstream URL for a path below the base (as sent, still percent-encoded, no leading slash)
  * and a raw query. Refused: backslashes, control characters, `@` (send %40), empty segments
