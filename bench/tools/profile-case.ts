@@ -18,7 +18,7 @@ const env = await freshEnv(process.env.STORE === 'postgres' ? 'postgres' : 'sqli
 const creds = await seedApp(env, APP_SCOPES);
 const accountId = upstream ? await seedProxyAccount(env, creds, { upstreamToken: 'up_at_live', expiresAt: Date.now() + 3600_000 }) : '';
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-prof-'));
-const gatehouse = await startGatehouse('gatehouse-prof', env, { nodeArgs: process.env.NO_PROF ? [] : ['--cpu-prof', `--cpu-prof-dir=${dir}`] });
+const gatehouse = await startGatehouse('gatehouse-prof', env, { nodeArgs: [...(process.env.NODE_ARGS?.split(' ').filter(Boolean) ?? []), ...(process.env.NO_PROF ? [] : ['--cpu-prof', `--cpu-prof-dir=${dir}`])] });
 const basic = `Basic ${Buffer.from(`${creds.appId}:${creds.clientSecret}`).toString('base64')}`;
 const FORM = 'application/x-www-form-urlencoded';
 const specs = {
