@@ -187,6 +187,14 @@ describe.each(STORE_KINDS)('provider proxy on %s', (kind) => {
     expect(['502 upstream_error', 'aborted']).toContain(cut);
   });
 
+  it('an interim 103 from the provider is skipped: the caller gets the final answer', async () => {
+    const app = await newApp();
+    const account = await connect(app);
+    const answer = await send(proxyUrl(account.id, 'hinted'), 'GET', { authorization: `Bearer ${app.key}` });
+    expect(answer.status).toBe(200);
+    expect(JSON.parse(answer.text)).toEqual({ hinted: true });
+  });
+
   it('429 passes through with Retry-After', async () => {
     const app = await newApp();
     const account = await connect(app);

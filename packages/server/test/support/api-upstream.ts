@@ -159,6 +159,11 @@ export async function startApiUpstream(): Promise<ApiUpstream> {
       return res.end('<script>document.title = "provider page"</script>');
     }
     if (route === '/limited') return json(res, 429, { error: 'rate_limited' }, { 'retry-after': '7' });
+    if (route === '/hinted') {
+      // 103 Early Hints first, the answer a little later: an interim answer is not the answer
+      res.writeEarlyHints({ link: '</style.css>; rel=preload; as=style' });
+      return void setTimeout(() => json(res, 200, { hinted: true }), 30);
+    }
     if (route === '/flaky') {
       const key = url.searchParams.get('key') ?? '';
       const seen = (flaky.get(key) ?? 0) + 1;
