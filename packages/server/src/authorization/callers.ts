@@ -28,7 +28,11 @@ export function rememberedApiCaller(services: Pick<Services, 'db' | 'clock'>, cr
   return caller && (caller.expiresAt === null || caller.expiresAt > services.clock()) ? caller : undefined;
 }
 
-/** The app (and rights) behind an API key (`ghk_…`) or a live Gatehouse access token (`gha_…`), or undefined. */
+/**
+ * The app (and rights) behind an API key (`ghk_…`) or a live Gatehouse access token (`gha_…`), or
+ * undefined, looked up (through the key and token caches) and remembered for rememberedApiCaller,
+ * which callers try first.
+ */
 export async function apiCaller(services: Pick<Services, 'db' | 'clock'>, credential: string): Promise<ApiCaller | undefined> {
   const cache = callers(services);
   const generation = cache.generation;

@@ -76,11 +76,14 @@ export async function clientCredentialsGrant(services: Services, app: AppView, r
 
 export type AccessTokenFacts = Readonly<AccessTokensTable & { scopes: readonly string[] }>;
 
+const accessTokens = (services: Pick<Services, 'db'>) => credentialCache<AccessTokenFacts>(services.db, 'accessTokens');
+const live = (facts: AccessTokenFacts, now: number) => (facts.expires_at > now ? facts : undefined);
+
 /** findAccessToken's answer for a token it found within the cache's lifetime: no database read, no promise. */
 export function rememberedAccessToken(services: Pick<Services, 'db' | 'clock'>, token: string): AccessTokenFacts | undefined {
   if (!token.startsWith('gha_')) return undefined;
-  const facts = credentialCache<AccessTokenFacts>(services.db, 'accessTokens').get(hashToken(token));
-  return facts && facts.expires_at > services.clock() ? facts : undefined;
+  const facts = accessTokens(services).get(hashToken(token));
+  return facts && live(facts, services.clock());
 }
 
 /**
@@ -90,7 +93,7 @@ export function rememberedAccessToken(services: Pick<Services, 'db' | 'clock'>, 
 export async function findAccessToken(services: Pick<Services, 'db' | 'clock'>, token: string): Promise<AccessTokenFacts | undefined> {
   if (!token.startsWith('gha_')) return undefined;
   const id = hashToken(token);
-  const cache = credentialCache<AccessTokenFacts>(services.db, 'accessTokens');
+  const cache = accessTokens(services);
   let facts = cache.get(id);
   if (!facts) {
     const generation = cache.generation;
@@ -99,7 +102,7 @@ export async function findAccessToken(services: Pick<Services, 'db' | 'clock'>, 
     facts = Object.freeze({ ...row, scopes: Object.freeze(splitScope(row.scope)) });
     cache.set(id, facts, generation);
   }
-  return facts.expires_at <= services.clock() ? undefined : facts;
+  return live(facts, services.clock());
 }
 
 /** RFC 7662 §2.2: an introspection answer. */

@@ -19,19 +19,12 @@ import {
 import { ErrorCode, fail } from '../errors.ts';
 import type { Services } from '../services.ts';
 import { bearerToken } from './auth.ts';
-import { ErrorSchema } from './schemas.ts';
+import { ErrorSchema, IntrospectionSchema, VerificationSchema, type Verification } from './schemas.ts';
 
 const FORM = ['application/x-www-form-urlencoded'];
 
 // the same answer for as long as the token's facts are remembered (formatting the date was a visible cost)
 const verifications = new WeakMap<AccessTokenFacts, Verification>();
-
-interface Verification {
-  client_id: string;
-  account_id: string | null;
-  scope: string;
-  expires_at: string;
-}
 
 /** What the verify endpoint says of a live access token. */
 function verification(token: AccessTokenFacts): Verification {
@@ -66,19 +59,6 @@ function client(services: Services, request: FastifyRequest, body: { client_id?:
 }
 
 const OpenObject = Type.Object({}, { additionalProperties: true });
-
-/** RFC 7662 §2.2: what introspection says of a token (only `active: false` for one the client may not see). */
-const IntrospectionSchema = Type.Object({
-  active: Type.Boolean(),
-  token_type: Type.Optional(Type.String({ description: 'Bearer (access token) or refresh_token' })),
-  client_id: Type.Optional(Type.String()),
-  scope: Type.Optional(Type.String()),
-  exp: Type.Optional(Type.Integer()),
-  iat: Type.Optional(Type.Integer()),
-  sub: Type.Optional(Type.String({ description: 'the account the token is bound to' })),
-  account_id: Type.Optional(Type.String()),
-});
-
 
 /** Gatehouse as an OAuth 2.0 authorization server for apps. */
 export function oauthRoutes(services: Services): FastifyPluginAsyncTypebox {
@@ -181,13 +161,7 @@ export function oauthRoutes(services: Services): FastifyPluginAsyncTypebox {
           tags: ['oauth'],
           security: [{ accessToken: [] }],
           response: {
-            200: Type.Object({
-              client_id: Type.String(),
-              // a type list, not anyOf: fast-json-stringify serialises anyOf by running a validator
-              account_id: Type.Unsafe<string | null>({ type: ['string', 'null'] }),
-              scope: Type.String(),
-              expires_at: Type.String(),
-            }),
+            200: VerificationSchema,
             401: ErrorSchema,
           },
         },

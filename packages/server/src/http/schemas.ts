@@ -174,3 +174,25 @@ export const CredentialsSchema = Type.Object({
   token_type: Type.String(),
   expires_at: Type.Union([Type.String(), Type.Null()]),
 });
+
+/** RFC 7662 §2.2: what introspection says of a token (only `active: false` for one the client may not see). */
+export const IntrospectionSchema = Type.Object({
+  active: Type.Boolean(),
+  token_type: Type.Optional(Type.String({ description: 'Bearer (access token) or refresh_token' })),
+  client_id: Type.Optional(Type.String()),
+  scope: Type.Optional(Type.String()),
+  exp: Type.Optional(Type.Integer()),
+  iat: Type.Optional(Type.Integer()),
+  sub: Type.Optional(Type.String({ description: 'the account the token is bound to' })),
+  account_id: Type.Optional(Type.String()),
+});
+
+/** What the verify endpoint (`GET /v1/oauth/token`) says of a live access token. */
+export const VerificationSchema = Type.Object({
+  client_id: Type.String(),
+  // a type list, not anyOf: fast-json-stringify serialises anyOf by running a validator
+  account_id: Type.Unsafe<string | null>({ type: ['string', 'null'] }),
+  scope: Type.String(),
+  expires_at: Type.String(),
+});
+export type Verification = Static<typeof VerificationSchema>;

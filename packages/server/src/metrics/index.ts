@@ -64,7 +64,7 @@ function createMetrics(): Metrics {
       registers: [registry],
     }),
   };
-  // rendered by the registry like any of prom-client's own metrics (it asks only for name and get())
+  // rendered by the registry like any of prom-client's own metrics (it asks for name, get() and reset())
   registry.registerMetric(metrics.httpDuration as unknown as Histogram);
   return metrics;
 }

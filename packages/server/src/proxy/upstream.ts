@@ -102,7 +102,6 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
   #chunks: Buffer[] = [];
   #size = 0;
   #stream: Readable | undefined;
-  #settled = false;
   #ended = false;
 
   constructor(
@@ -151,7 +150,7 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
       this.#stream.push(null);
       return;
     }
-    this.#settle({ status: this.#status, headers: this.#headers, body: this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks, this.#size) });
+    this.resolve({ status: this.#status, headers: this.#headers, body: this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks, this.#size) });
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
@@ -159,8 +158,7 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
     this.options.gone?.onAbort(undefined);
     if (this.#stream) {
       this.#stream.destroy(err);
-    } else if (!this.#settled) {
-      this.#settled = true;
+    } else {
       // an answer that broke off after its headers is the provider's failure: nothing has reached the caller yet
       const broken = this.#status !== 0 && !(err instanceof GatehouseError) && (err as { code?: string }).code !== 'UND_ERR_ABORTED';
       this.reject(broken ? new GatehouseError(ErrorCode.upstreamError, "the provider's answer broke off", { cause: err }) : err);
@@ -180,12 +178,6 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
     this.#stream = stream;
     if (this.#size > 0) stream.push(Buffer.concat(this.#chunks, this.#size));
     this.#chunks = [];
-    this.#settle({ status: this.#status, headers: this.#headers, body: stream });
-  }
-
-  #settle(answer: UpstreamAnswer): void {
-    if (this.#settled) return;
-    this.#settled = true;
-    this.resolve(answer);
+    this.resolve({ status: this.#status, headers: this.#headers, body: stream });
   }
 }
