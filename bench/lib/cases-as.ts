@@ -42,7 +42,7 @@ export async function seededGatehouse(kind: StoreKind, providersDir?: string, na
 }
 
 /** The load specs of the three cases against one Gatehouse. */
-export function gatehouseSpecs(settings: RunSettings, g: SeededGatehouse) {
+export function gatehouseSpecs(settings: Pick<RunSettings, 'connections' | 'seconds'>, g: Pick<SeededGatehouse, 'service' | 'creds'>) {
   const common = { connections: settings.connections, seconds: settings.seconds, pid: g.service.pid };
   const authorization = basicAuth(g.creds.appId, g.creds.clientSecret);
   const verify: LoadSpec = { ...common, url: `${g.service.url}/v1/oauth/token`, authorization: `Bearer ${g.creds.accessToken}` };

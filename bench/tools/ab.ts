@@ -1,9 +1,9 @@
 // A/B of Gatehouse builds (CLI entry scripts, e.g. one in a git worktree of another commit) under
-// one case, in alternating rounds, with the case's baseline alongside: prints each one's best
-// requests per second and lowest CPU µs/request.
-// Usage: ROUNDS=4 SECONDS=3 node --import tsx bench/tools/ab.ts verify|healthz|introspect|proxy <bin A> <bin B> [<bin C> …]
+// one case, in alternating rounds, with a baseline alongside (the forwarder for the proxy, bare
+// Fastify otherwise): prints each one's best and median requests per second and CPU µs/request.
+// Usage: ROUNDS=4 SECONDS=3 node --import tsx bench/tools/ab.ts verify|healthz|introspect|cc|proxy <bin A> <bin B> [<bin C> …]
 // (a bin may be written <bin>::<node flags> to run it with other node flags)
-import { APP_SCOPES } from '../lib/cases-as.ts';
+import { APP_SCOPES, gatehouseSpecs } from '../lib/cases-as.ts';
 import { proxyPath, startForwarder } from '../lib/cases-proxy.ts';
 import { dropEnv, freshEnv, gatehouseEnv, GATEHOUSE_NODE_ARGS, seedApp } from '../lib/gatehouse.ts';
 import { alternate, type LoadSpec } from '../lib/load.ts';
@@ -13,7 +13,7 @@ import { benchProvidersDir, seedProxyAccount, startUpstream, UPSTREAM_PATH } fro
 const [which = 'proxy', ...bins] = process.argv.slice(2);
 const rounds = process.env.ROUNDS ?? '4';
 const seconds = process.env.SECONDS ?? '3';
-if (bins.length < 2) throw new Error('usage: ab.ts verify|healthz|introspect|proxy <bin A> <bin B> [<bin C> …]');
+if (bins.length < 2) throw new Error('usage: ab.ts verify|healthz|introspect|cc|proxy <bin A> <bin B> [<bin C> …]');
 const upstream = which === 'proxy' ? await startUpstream() : undefined;
 const env = await freshEnv('sqlite', upstream ? benchProvidersDir(upstream.url) : undefined);
 const creds = await seedApp(env, APP_SCOPES);
@@ -24,7 +24,6 @@ const start = (name: string, spec: string) => {
   const nodeArgs = flags === undefined ? GATEHOUSE_NODE_ARGS : flags.split(' ').filter(Boolean);
   return startNode(name, bin!, { env: gatehouseEnv(env), nodeArgs, scriptArgs: ['serve'], probePath: '/healthz' });
 };
-const basic = `Basic ${Buffer.from(`${creds.appId}:${creds.clientSecret}`).toString('base64')}`;
 const services: Service[] = [];
 try {
   const builds: [string, Service][] = [];
@@ -35,14 +34,13 @@ try {
     builds.push([name, service]);
   }
   const common = { connections: 50, seconds: Number(seconds) };
-  const target = (g: Service): LoadSpec =>
-    which === 'proxy'
-      ? { ...common, url: `${g.url}${proxyPath(accountId)}`, authorization: `Bearer ${creds.apiKey}`, pid: g.pid }
-      : which === 'healthz' // Gatehouse's cheapest route: what every answer costs, against bare Fastify
-        ? { ...common, url: `${g.url}/healthz`, pid: g.pid }
-        : which === 'introspect' // (bare Fastify stays the reference here: oidc-provider is the bench's own baseline)
-          ? { ...common, url: `${g.url}/oauth/introspect`, method: 'POST', authorization: basic, contentType: 'application/x-www-form-urlencoded', body: `token=${creds.accessToken}`, pid: g.pid }
-          : { ...common, url: `${g.url}/v1/oauth/token`, authorization: `Bearer ${creds.accessToken}`, pid: g.pid };
+  const target = (g: Service): LoadSpec => {
+    const cases = gatehouseSpecs(common, { service: g, creds });
+    if (which === 'proxy') return { ...cases.verify, url: `${g.url}${proxyPath(accountId)}`, authorization: `Bearer ${creds.apiKey}` };
+    // Gatehouse's cheapest route: what every answer costs
+    if (which === 'healthz') return { ...cases.verify, url: `${g.url}/healthz`, authorization: undefined };
+    return which === 'introspect' ? cases.introspect : which === 'cc' ? cases.clientCredentials : cases.verify;
+  };
   let baseline: LoadSpec;
   if (upstream) {
     const forwarder = await startForwarder(upstream);

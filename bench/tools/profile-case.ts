@@ -5,12 +5,15 @@ import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { APP_SCOPES } from '../lib/cases-as.ts';
+import { APP_SCOPES, gatehouseSpecs } from '../lib/cases-as.ts';
 import { dropEnv, freshEnv, seedApp, startGatehouse } from '../lib/gatehouse.ts';
 import { load } from '../lib/load.ts';
 import { proxyPath } from '../lib/cases-proxy.ts';
 import { benchProvidersDir, seedProxyAccount, startUpstream } from '../lib/upstream.ts';
 
+const fail = (message: string): never => {
+  throw new Error(message);
+};
 const [which = 'verify', secondsArg = '5'] = process.argv.slice(2);
 const seconds = Number(secondsArg);
 const upstream = which === 'proxy' ? await startUpstream() : undefined;
@@ -19,17 +22,16 @@ const creds = await seedApp(env, APP_SCOPES);
 const accountId = upstream ? await seedProxyAccount(env, creds, { upstreamToken: 'up_at_live', expiresAt: Date.now() + 3600_000 }) : '';
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-prof-'));
 const gatehouse = await startGatehouse('gatehouse-prof', env, { nodeArgs: [...(process.env.NODE_ARGS?.split(' ').filter(Boolean) ?? []), ...(process.env.NO_PROF ? [] : ['--cpu-prof', `--cpu-prof-dir=${dir}`])] });
-const basic = `Basic ${Buffer.from(`${creds.appId}:${creds.clientSecret}`).toString('base64')}`;
-const FORM = 'application/x-www-form-urlencoded';
+const cases = gatehouseSpecs({ connections: 50, seconds }, { service: gatehouse, creds });
 const specs = {
-  verify: { url: `${gatehouse.url}/v1/oauth/token`, authorization: `Bearer ${creds.accessToken}` },
-  introspect: { url: `${gatehouse.url}/oauth/introspect`, method: 'POST' as const, authorization: basic, contentType: FORM, body: `token=${creds.accessToken}` },
-  proxy: { url: `${gatehouse.url}${proxyPath(accountId)}`, authorization: `Bearer ${creds.apiKey}` },
-  cc: { url: `${gatehouse.url}/oauth/token`, method: 'POST' as const, authorization: basic, contentType: FORM, body: 'grant_type=client_credentials&scope=accounts%3Aread' },
+  verify: cases.verify,
+  introspect: cases.introspect,
+  cc: cases.clientCredentials,
+  proxy: { ...cases.verify, url: `${gatehouse.url}${proxyPath(accountId)}`, authorization: `Bearer ${creds.apiKey}` },
 };
-const spec = specs[which as keyof typeof specs];
-await load({ ...spec, connections: 50, seconds: 2 }); // warm-up, outside the window counted below
-const result = await load({ ...spec, connections: 50, seconds, pid: gatehouse.pid });
+const spec = specs[which as keyof typeof specs] ?? fail(`usage: profile-case.ts ${Object.keys(specs).join('|')} [seconds]`);
+await load({ ...spec, seconds: 2 }); // warm-up, outside the window counted below
+const result = await load(spec);
 console.log(`${which}: ${Math.round(result.rps)} rps, ${result.cpuUsPerRequest?.toFixed(1)} µs CPU/request, errors ${result.errors}, p50 ${result.latencyUs.p50} µs`);
 if (upstream) console.log('upstream stats', await (await fetch(`${upstream.url}/_stats`)).text());
 console.log(`peak RSS ${((gatehouse.peakRss() ?? 0) / 1048576).toFixed(0)} MB`);
