@@ -15,6 +15,7 @@ import {
   oauthRoutes,
   pageRoutes,
   proxyRoutes,
+  RequestLogLines,
   sdkRoutes,
   sendError,
   v1Routes,
@@ -32,6 +33,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     loggerInstance: services.logger as FastifyBaseLogger,
     childLoggerFactory: (logger, bindings, options) =>
       lazyChildLogger(logger as Logger, bindings, options as Record<string, unknown>) as FastifyBaseLogger,
+    logController: new RequestLogLines(services.logger.isLevelEnabled('info')),
     trustProxy: services.config.trustProxy,
     bodyLimit: BODY_LIMIT_BYTES,
     // Node drops a request that has not fully arrived in time (answered 408 by answerClientError);

@@ -12,3 +12,4 @@ export { docsRoutes, DOCS_PATH, OPENAPI_PATH } from './docs.ts';
 export { collectRoutes, registeredRoutes, openApiDocument, openApiPath, SECURITY_SCHEMES, type DocumentedRoute } from './openapi.ts';
 export { webhookRoutes } from './webhooks.ts';
 export { sdkRoutes, AUTHENTICATOR_PATH } from './sdk.ts';
+export { RequestLogLines } from './request-log.ts';
