@@ -1,20 +1,12 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildApp } from '../src/app.ts';
-import { openServices } from '../src/boot.ts';
-import { loadConfig } from '../src/config.ts';
 import { RequestLogLines } from '../src/http/index.ts';
 import { createLogger } from '../src/logger.ts';
-import { generateKeyringSpec } from '../src/vault/index.ts';
-import { recordSecret } from './support/secrets.ts';
-import { freshDatabase } from './support/stores.ts';
+import { startGatehouse, type RunningGatehouse } from './support/gatehouse.ts';
 
-/** A Gatehouse (SQLite, no port) whose log lines are collected in memory. */
-async function gatehouseLoggingAt(level: string) {
+/** A Gatehouse (SQLite) whose log lines are collected in memory. */
+async function gatehouseLoggingAt(level: string): Promise<RunningGatehouse & { lines: Record<string, unknown>[] }> {
   const lines: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -22,43 +14,22 @@ async function gatehouseLoggingAt(level: string) {
       done();
     },
   });
-  const database = await freshDatabase('sqlite');
-  const secretKeys = generateKeyringSpec('test1');
-  recordSecret(secretKeys.split(':')[1]);
-  const config = loadConfig(
-    {
-      GATEHOUSE_DATABASE_URL: database.target.kind === 'sqlite' ? `sqlite:${database.target.path}` : database.target.url,
-      GATEHOUSE_SECRET_KEYS: secretKeys,
-      GATEHOUSE_DATA_DIR: mkdtempSync(join(tmpdir(), 'gatehouse-data-')),
-    },
-    process.cwd(),
-  );
-  const services = await openServices(config, createLogger(level, sink));
-  const app = await buildApp(services);
-  return {
-    app,
-    lines,
-    async close() {
-      await app.close();
-      await services.store.close();
-      await database.drop();
-    },
-  };
+  return Object.assign(await startGatehouse({ kind: 'sqlite', logger: createLogger(level, sink) }), { lines });
 }
 
 describe("Fastify's per-request log lines", () => {
-  let close: (() => Promise<void>) | undefined;
+  let gatehouse: RunningGatehouse | undefined;
   afterEach(async () => {
-    await close?.();
-    close = undefined;
+    await gatehouse?.close();
+    gatehouse = undefined;
   });
 
   it('at info, every request logs "incoming request" and "request completed" under one reqId', async () => {
-    const gatehouse = await gatehouseLoggingAt('info');
-    close = gatehouse.close;
-    expect((await gatehouse.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
-    const incoming = gatehouse.lines.find((l) => l.msg === 'incoming request');
-    const completed = gatehouse.lines.find((l) => l.msg === 'request completed');
+    const logging = await gatehouseLoggingAt('info');
+    gatehouse = logging;
+    expect((await fetch(`${logging.url}/healthz`)).status).toBe(200);
+    const incoming = logging.lines.find((l) => l.msg === 'incoming request');
+    const completed = logging.lines.find((l) => l.msg === 'request completed');
     expect(incoming).toMatchObject({ level: 30, req: { method: 'GET', url: '/healthz' } });
     expect(completed).toMatchObject({ level: 30, res: { statusCode: 200 } });
     expect(typeof completed?.responseTime).toBe('number');
@@ -66,11 +37,11 @@ describe("Fastify's per-request log lines", () => {
   });
 
   it('above info, requests that succeed or are refused log nothing of their own', async () => {
-    const gatehouse = await gatehouseLoggingAt('warn');
-    close = gatehouse.close;
-    expect((await gatehouse.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
-    expect((await gatehouse.app.inject({ method: 'GET', url: '/v1/accounts' })).statusCode).toBe(401);
-    expect(gatehouse.lines.filter((l) => l.msg === 'incoming request' || l.msg === 'request completed')).toEqual([]);
+    const logging = await gatehouseLoggingAt('warn');
+    gatehouse = logging;
+    expect((await fetch(`${logging.url}/healthz`)).status).toBe(200);
+    expect((await fetch(`${logging.url}/v1/accounts`)).status).toBe(401);
+    expect(logging.lines.filter((l) => l.msg === 'incoming request' || l.msg === 'request completed')).toEqual([]);
   });
 
   it('a response that failed on its way out is logged at error whatever the level', () => {

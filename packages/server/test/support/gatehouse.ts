@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.ts';
 import { openServices } from '../../src/boot.ts';
@@ -35,6 +35,8 @@ export interface StartOptions {
   providersDir?: string;
   env?: Record<string, string>;
   clock?: () => number;
+  /** Instead of the suite's file logger (whose lines the log scan reads). */
+  logger?: Logger;
 }
 
 /** A real Gatehouse over a fresh database, listening on 127.0.0.1 with its base URL set to where it listens. */
@@ -52,7 +54,7 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
     },
     process.cwd(),
   );
-  const services = await openServices(config, testLogger(`gatehouse-${options.kind}`));
+  const services = await openServices(config, options.logger ?? testLogger(`gatehouse-${options.kind}`));
   if (options.clock) services.clock = options.clock;
   const app = await buildApp(services);
   const address = await app.listen({ port: 0, host: '127.0.0.1' });
