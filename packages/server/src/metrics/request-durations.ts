@@ -6,17 +6,16 @@ export interface Sample {
 }
 
 interface Series {
-  /** Observations per bucket (not cumulative; the last one is +Inf). */
+  /** Observations per bucket (not cumulative; the last one is +Inf): together, the count. */
   counts: number[];
   sum: number;
-  count: number;
 }
 
 /**
  * The request-duration histogram (method, route, status code), in the exposition format of a
  * prom-client Histogram. Observing is three map lookups and two additions: prom-client's own
- * Histogram builds, checks and hashes a label object on every observation, which was the largest
- * thing Gatehouse added to a small request.
+ * Histogram builds, checks and hashes a label object on every observation, a visible part of a
+ * small request's cost.
  */
 export class RequestDurations {
   readonly type = 'histogram';
@@ -36,12 +35,11 @@ export class RequestDurations {
     let byStatus = byRoute.get(route);
     if (!byStatus) byRoute.set(route, (byStatus = new Map()));
     let series = byStatus.get(statusCode);
-    if (!series) byStatus.set(statusCode, (series = { counts: new Array<number>(this.buckets.length + 1).fill(0), sum: 0, count: 0 }));
+    if (!series) byStatus.set(statusCode, (series = { counts: new Array<number>(this.buckets.length + 1).fill(0), sum: 0 }));
     let bucket = 0;
     while (bucket < this.buckets.length && seconds > this.buckets[bucket]!) bucket++;
     series.counts[bucket]! += 1;
     series.sum += seconds;
-    series.count += 1;
   }
 
   /** What a prom-client Registry renders. */
@@ -58,7 +56,7 @@ export class RequestDurations {
             values.push({ metricName: `${this.name}_bucket`, labels: { le, ...labels }, value: cumulative });
           });
           values.push({ metricName: `${this.name}_sum`, labels, value: series.sum });
-          values.push({ metricName: `${this.name}_count`, labels, value: series.count });
+          values.push({ metricName: `${this.name}_count`, labels, value: cumulative });
         }
       }
     }
