@@ -6,7 +6,7 @@ import type { Services } from '../services.ts';
 import { forgetAccount } from '../store/index.ts';
 import { callerResponseHeaders, upstreamRequestHeaders, type HeaderMap } from './headers.ts';
 import { proxyBase, rawTargetUrl, targetUrl, templateValues, type ProxyBase } from './target.ts';
-import { discard, REPLAY_LIMIT_BYTES, send, type CallerGone, type UpstreamFailure } from './upstream.ts';
+import { discard, REPLAY_LIMIT_BYTES, send, type CallerGone } from './upstream.ts';
 
 /** `Gatehouse-Retries` allows at most this many retries. */
 export const MAX_RETRIES = 3;
@@ -110,8 +110,8 @@ export async function proxyCall(services: Services, call: ProxyCall): Promise<Pr
         continue;
       }
     }
-    if (!answered) throw (sent as UpstreamFailure).error;
-    return { status: answered.status, headers: callerResponseHeaders(answered.headers), body: answered.body };
+    if ('error' in sent) throw sent.error;
+    return { status: sent.status, headers: callerResponseHeaders(sent.headers), body: sent.body };
   }
 }
 

@@ -105,9 +105,9 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
   #ended = false;
 
   constructor(
-    readonly options: SendOptions,
-    readonly resolve: (answer: UpstreamAnswer) => void,
-    readonly reject: (err: unknown) => void,
+    private readonly options: SendOptions,
+    private readonly resolve: (answer: UpstreamAnswer) => void,
+    private readonly reject: (err: unknown) => void,
   ) {}
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
@@ -124,9 +124,14 @@ class UpstreamCall implements Dispatcher.DispatchHandler {
       const type = headers['content-type'];
       const bodiless = this.options.method === 'HEAD' || status === 204 || status === 304;
       const events = typeof type === 'string' && type.toLowerCase().startsWith('text/event-stream');
-      if (bodiless || events) this.#toStream();
-      // the rest of what this read brought is parsed before a microtask runs
-      else queueMicrotask(() => this.#ended || this.#stream || this.#toStream());
+      if (bodiless || events) {
+        this.#toStream();
+      } else {
+        // the rest of what this read brought is parsed before a microtask runs
+        queueMicrotask(() => {
+          if (!this.#ended && !this.#stream) this.#toStream();
+        });
+      }
       return;
     }
     const length = /^\d{1,9}$/.test(declared) ? Number(declared) : NaN;
