@@ -77,6 +77,14 @@ export function proxyBase(entry: ProviderEntry, values: Record<string, string>, 
   return base;
 }
 
+function decodedSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return outside('a segment is not valid percent-encoding');
+  }
+}
+
 /**
  * The upstream URL for a path below the base (as sent, still percent-encoded, no leading slash)
  * and a raw query. Refused: backslashes, control characters, `@` (send %40), empty segments
@@ -89,17 +97,8 @@ export function targetUrl(base: ProxyBase, path: string, query: string): URL {
   if (path.startsWith('/') || path.includes('//')) outside('no empty path segments');
   if (SCHEME.test(path)) outside('no absolute URLs');
   for (const segment of path.split('/')) {
-    if (!segment.includes('%')) {
-      // nothing encoded: the checks above already saw these characters as they are
-      if (segment === '.' || segment === '..') outside('no "." or ".." segments');
-      continue;
-    }
-    let decoded: string;
-    try {
-      decoded = decodeURIComponent(segment);
-    } catch {
-      return outside('a segment is not valid percent-encoding');
-    }
+    // most segments have nothing encoded: the checks below then see them as they are
+    const decoded = segment.includes('%') ? decodedSegment(segment) : segment;
     if (/[\x00-\x1f\x7f]/.test(decoded)) outside('no encoded control characters');
     if (decoded.split(/[/\\]/).some((piece) => piece === '.' || piece === '..')) outside('no "." or ".." segments');
   }
