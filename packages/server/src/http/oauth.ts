@@ -169,9 +169,9 @@ export function oauthRoutes(services: Services): FastifyPluginAsyncTypebox {
       // not async: a token seen within the last second is answered without a promise
       (request) => {
         const token = bearerToken(request) ?? fail(ErrorCode.invalidToken, 'send the access token as Authorization: Bearer gha_…');
-        const known = rememberedAccessToken(services, token!);
+        const known = rememberedAccessToken(services, token);
         if (known) return verification(known);
-        return findAccessToken(services, token!).then((row) => verification(row ?? fail(ErrorCode.invalidToken, 'the access token is not valid')));
+        return findAccessToken(services, token).then((row) => verification(row ?? fail(ErrorCode.invalidToken, 'the access token is not valid')));
       },
     );
   };
