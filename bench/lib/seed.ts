@@ -2,7 +2,7 @@
 // SQLite file: one prepared statement per table, one transaction per 50,000 rows.
 import { randomBytes } from 'node:crypto';
 import SQLite from 'better-sqlite3';
-import { createVault, hashToken, parseKeyring } from '../../packages/server/src/vault/index.ts';
+import { createVault, mintToken, parseKeyring, tokenKey } from '../../packages/server/src/vault/index.ts';
 
 export interface GrowthSeed {
   /** Access tokens (and their accounts) chosen evenly over the rows, for the load to cycle through. */
@@ -55,8 +55,8 @@ export function seedAccounts(
         options.upstreamExpiresAt,
         now,
       );
-      const accessToken = `gha_${randomBytes(32).toString('base64url')}`;
-      access.run(hashToken(accessToken), options.appId, id, now + 3_600_000, now);
+      const accessToken = mintToken('accessToken');
+      access.run(tokenKey(accessToken), options.appId, id, now + 3_600_000, now);
       if (i % every === 0 && sample.length < options.sample) sample.push({ accessToken, accountId: id });
     }
   });

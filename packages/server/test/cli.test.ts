@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import SQLite from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createVault, hashToken, parseKeyring } from '../src/vault/index.ts';
+import { createVault, parseKeyring, tokenKey } from '../src/vault/index.ts';
 import { REPO_ROOT } from './support/paths.ts';
 import { recordSecret } from './support/secrets.ts';
 
@@ -100,15 +100,15 @@ describe('gatehouse CLI', { timeout: 90_000 }, () => {
     recordSecret(clientSecret, apiKey);
     expect(created.code, created.stderr).toBe(0);
     expect(clientId).toMatch(/^app_[A-Za-z0-9]+$/);
-    expect(clientSecret).toMatch(/^ghcs_[A-Za-z0-9_-]{43}$/);
-    expect(apiKey).toMatch(/^ghk_[A-Za-z0-9_-]{43}$/);
+    expect(clientSecret).toMatch(/^ghcs_[0-9a-f]{11}[A-Za-z0-9_-]{43}$/);
+    expect(apiKey).toMatch(/^ghk_[0-9a-f]{11}[A-Za-z0-9_-]{43}$/);
     expect(created.stderr).not.toContain(clientSecret);
     expect(created.stderr).not.toContain(apiKey);
 
     const raw = rawDatabase();
     expect(raw).toContain(clientId);
-    expect(raw).toContain(hashToken(apiKey)); // the right file: it holds the hashes...
-    expect(raw).toContain(hashToken(clientSecret));
+    expect(raw).toContain(tokenKey(apiKey)); // the right file: it holds the hashes...
+    expect(raw).toContain(tokenKey(clientSecret));
     expect(raw).not.toContain(clientSecret); // ...and never the values
     expect(raw).not.toContain(apiKey);
     expect(raw).not.toContain(clientSecret.slice('ghcs_'.length));
@@ -202,7 +202,7 @@ describe('gatehouse CLI', { timeout: 90_000 }, () => {
     expect(set.code, set.stderr).toBe(0);
     const secret = /^secret: (ghwh_\S+)$/m.exec(set.stdout)?.[1] ?? '';
     recordSecret(secret);
-    expect(secret).toMatch(/^ghwh_[A-Za-z0-9_-]{43}$/);
+    expect(secret).toMatch(/^ghwh_[0-9a-f]{11}[A-Za-z0-9_-]{43}$/);
     expect(set.stdout).toContain('Webhook set: http://127.0.0.1:9/hooks');
     expect(rawDatabase()).not.toContain(secret);
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +10,7 @@ import { CREDENTIAL_CACHE_TTL_MS, createApp, deleteApp, issueTokens, revokeGrant
 import { groupCommit, openStore } from '../src/store/index.ts';
 import { precompiled } from '../src/store/precompiled.ts';
 import { withStatementCache } from '../src/store/open.ts';
-import { hashToken, mintToken, newId } from '../src/vault/index.ts';
+import { mintToken, newId, tokenKey } from '../src/vault/index.ts';
 import { startGatehouse, type RunningGatehouse } from './support/gatehouse.ts';
 import { recordSecret } from './support/secrets.ts';
 import { STORE_KINDS } from './support/stores.ts';
@@ -91,7 +92,7 @@ describe.each(STORE_KINDS)('hot paths on %s', (kind) => {
     expect((await verify(token)).status).toBe(200);
     const other = openStore(gatehouse.database.target); // a second instance (or the CLI) on the same database
     try {
-      await other.db.deleteFrom('access_tokens').where('id', '=', hashToken(token)).execute();
+      await other.db.deleteFrom('access_tokens').where('id', '=', tokenKey(token)).execute();
     } finally {
       await other.close();
     }
@@ -119,13 +120,43 @@ describe.each(STORE_KINDS)('hot paths on %s', (kind) => {
     expect(await refused.json()).toMatchObject({ error: 'invalid_client' });
   });
 
+  it('stores a new access token under its mint time and SHA-256, so new rows are keyed in the order they come', async () => {
+    const { db } = gatehouse.services;
+    const first = await mint();
+    await sleep(5);
+    const second = await mint();
+    const rows = await db.selectFrom('access_tokens').select('id').where('id', 'in', [tokenKey(first), tokenKey(second)]).orderBy('id').execute();
+    expect(rows.map((row) => row.id)).toEqual([tokenKey(first), tokenKey(second)]);
+    expect(rows[0]!.id.startsWith(first.slice('gha_'.length, 'gha_'.length + 11))).toBe(true);
+  });
+
+  it('still accepts an access token minted before tokens carried their mint time (stored by SHA-256 alone)', async () => {
+    const { db } = gatehouse.services;
+    const older = `gha_${mintToken('accessToken').slice('gha_'.length + 11)}`;
+    recordSecret(older);
+    const now = Date.now();
+    const sha256 = createHash('sha256').update(older).digest('hex');
+    await db
+      .insertInto('access_tokens')
+      .values({ id: sha256, app_id: app.app.id, grant_id: null, account_id: null, scope: 'accounts:read', expires_at: now + 60_000, created_at: now })
+      .execute();
+    expect((await verify(older)).status).toBe(200);
+    const introspect = (token: string) =>
+      fetch(`${gatehouse.url}/oauth/introspect`, { method: 'POST', headers: { ...form, authorization: basic() }, body: `token=${token}` }).then((r) => r.json());
+    expect(await introspect(older)).toMatchObject({ active: true, client_id: app.app.id, scope: 'accounts:read' });
+    const revoked = await fetch(`${gatehouse.url}/oauth/revoke`, { method: 'POST', headers: { ...form, authorization: basic() }, body: `token=${older}` });
+    expect(revoked.status).toBe(200);
+    expect(await introspect(older)).toEqual({ active: false });
+    expect(await db.selectFrom('access_tokens').select('id').where('id', '=', sha256).executeTakeFirst()).toBeUndefined();
+  });
+
   it('answers concurrent client-credentials requests only with tokens already committed (group commit)', async () => {
     const { db } = gatehouse.services;
     const checks = await Promise.all(
       Array.from({ length: 120 }, async () => {
         const token = await mint();
         // the answer came back: the row must be in the database already
-        const row = await db.selectFrom('access_tokens').select('id').where('id', '=', hashToken(token)).executeTakeFirst();
+        const row = await db.selectFrom('access_tokens').select('id').where('id', '=', tokenKey(token)).executeTakeFirst();
         return row !== undefined;
       }),
     );
@@ -147,7 +178,7 @@ describe.each(STORE_KINDS)('hot paths on %s', (kind) => {
     const { db } = gatehouse.services;
     const write = groupCommit(db, 'access_tokens');
     const row = () => ({
-      id: hashToken(mintToken('accessToken')),
+      id: tokenKey(mintToken('accessToken')),
       app_id: app.app.id,
       grant_id: null,
       account_id: null,

@@ -57,7 +57,7 @@ describe.each(STORE_KINDS)('authorization server (client credentials, introspect
   it('issues client-credentials tokens with client_secret_basic and client_secret_post', async () => {
     const basic = await clientCredentials(first, oauth.ClientSecretBasic(first.clientSecret!));
     expect(basic).toMatchObject({ token_type: 'bearer', scope: 'accounts:read', expires_in: 3600 });
-    expect(basic.access_token).toMatch(/^gha_[A-Za-z0-9_-]{43}$/);
+    expect(basic.access_token).toMatch(/^gha_[0-9a-f]{11}[A-Za-z0-9_-]{43}$/);
     expect(basic.refresh_token).toBeUndefined();
     const post = await clientCredentials(first, oauth.ClientSecretPost(first.clientSecret!), 'accounts:read proxy');
     expect(post.scope).toBe('accounts:read proxy');

@@ -96,7 +96,7 @@ describe.each(STORE_KINDS)('webhooks on %s', (kind) => {
 
   it('PUT /v1/webhook shows the secret once; GET never; the secret is sealed and counted by keys status; DELETE turns it off', async () => {
     const app = await hookedApp();
-    expect(app.secret).toMatch(/^ghwh_[A-Za-z0-9_-]{43}$/);
+    expect(app.secret).toMatch(/^ghwh_[0-9a-f]{11}[A-Za-z0-9_-]{43}$/);
     const shown = await api(app.key, 'GET', '/v1/webhook');
     expect(shown).toEqual({ status: 200, body: { url: app.receiver.url, enabled: true, created_at: expect.any(String), updated_at: expect.any(String) } });
     expect(JSON.stringify(shown.body)).not.toContain(app.secret);

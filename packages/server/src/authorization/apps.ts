@@ -12,7 +12,7 @@ import {
   updateApp as updateAppRow,
   type AppRow,
 } from '../store/index.ts';
-import { hashToken, mintToken, newId } from '../vault/index.ts';
+import { mintToken, newId, tokenKey } from '../vault/index.ts';
 import { credentialCache, forgetCredentials } from './cache.ts';
 
 export interface CreateAppInput {
@@ -129,8 +129,8 @@ export async function createApp(services: Services, input: CreateAppInput): Prom
       created_at: now,
       allow_credentials: input.allowCredentials ? 1 : 0,
     },
-    clientSecret ? { id: newId('sec'), hash: hashToken(clientSecret) } : null,
-    { id: newId('key'), hash: hashToken(apiKey) },
+    clientSecret ? { id: newId('sec'), hash: tokenKey(clientSecret) } : null,
+    { id: newId('key'), hash: tokenKey(apiKey) },
   );
   await recordAudit(db, { id: newId('aud'), appId: id, actor: 'operator', action: 'app.created', subject: id, at: now });
   const row = (await findApp(db, id))!;
@@ -183,7 +183,7 @@ export async function deleteApp(services: Services, idOrName: string): Promise<A
 /** The app an API key (`ghk_…`) belongs to, or undefined. Looked up by hash only. */
 export async function appForApiKey(services: Pick<Services, 'db'>, key: string): Promise<AppView | undefined> {
   if (!key.startsWith('ghk_')) return undefined;
-  const keyHash = hashToken(key);
+  const keyHash = tokenKey(key);
   const cache = credentialCache<AppView>(services.db, 'apiKeys');
   const known = cache.get(keyHash);
   if (known) return known;

@@ -1,6 +1,6 @@
 import type { Services } from '../services.ts';
 import { findAppById } from '../store/index.ts';
-import { hashToken } from '../vault/index.ts';
+import { tokenKey } from '../vault/index.ts';
 import { appForApiKey, toAppView, type AppView } from './apps.ts';
 import { credentialCache } from './cache.ts';
 import { findAccessToken } from './tokens.ts';
@@ -24,7 +24,7 @@ const callers = (services: Pick<Services, 'db'>) => credentialCache<ApiCaller>(s
  * credential caches by every revocation, app change or deletion in this process.
  */
 export function rememberedApiCaller(services: Pick<Services, 'db' | 'clock'>, credential: string): ApiCaller | undefined {
-  const caller = callers(services).get(hashToken(credential));
+  const caller = callers(services).get(tokenKey(credential));
   return caller && (caller.expiresAt === null || caller.expiresAt > services.clock()) ? caller : undefined;
 }
 
@@ -45,6 +45,6 @@ export async function apiCaller(services: Pick<Services, 'db' | 'clock'>, creden
     const app = await appForApiKey(services, credential);
     if (app) caller = { app, rights: null, accountId: null, expiresAt: null };
   }
-  if (caller) cache.set(hashToken(credential), caller, generation);
+  if (caller) cache.set(tokenKey(credential), caller, generation);
   return caller;
 }

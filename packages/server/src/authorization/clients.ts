@@ -1,7 +1,7 @@
 import { ErrorCode, fail } from '../errors.ts';
 import type { Services } from '../services.ts';
 import { findAppById, liveSecretHashes } from '../store/index.ts';
-import { hashToken, safeEqual } from '../vault/index.ts';
+import { safeEqual, tokenKey } from '../vault/index.ts';
 import { toAppView, type AppView } from './apps.ts';
 import { credentialCache } from './cache.ts';
 
@@ -54,7 +54,7 @@ export async function authenticateClient(
   const secret = basic?.clientSecret ?? body.clientSecret;
   const method: ClientAuthMethod = basic ? 'client_secret_basic' : secret !== undefined ? 'client_secret_post' : 'none';
   // a confidential client that authenticated with this very secret moments ago (see cache.ts)
-  const presented = secret === undefined ? undefined : hashToken(secret);
+  const presented = secret === undefined ? undefined : tokenKey(secret);
   const cache = credentialCache<AppView>(services.db, 'clients');
   const cacheKey = `${clientId}\n${presented}`;
   const known = presented === undefined ? undefined : cache.get(cacheKey);

@@ -1,7 +1,7 @@
 import { ErrorCode, fail, GatehouseError } from '../errors.ts';
 import type { Services } from '../services.ts';
 import { findAccount, findAppById, recordAudit } from '../store/index.ts';
-import { hashToken, mintToken, newId } from '../vault/index.ts';
+import { mintToken, newId, tokenKey } from '../vault/index.ts';
 import { errorRedirect, pendingRequest, popupTarget, redirectWith, type PendingRequest, type PopupTarget } from './requests.ts';
 import { parseScope, splitScope } from './scopes.ts';
 
@@ -82,7 +82,7 @@ export async function decideConsent(services: Services, handle: string | undefin
     await trx
       .insertInto('authorization_codes')
       .values({
-        id: hashToken(code),
+        id: tokenKey(code),
         app_id: request.app_id,
         grant_id: grantId,
         redirect_uri: request.redirect_uri,

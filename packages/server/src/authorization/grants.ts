@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { ErrorCode, fail } from '../errors.ts';
 import type { Services } from '../services.ts';
 import { findAccount, recordAudit } from '../store/index.ts';
-import { hashToken, newId, safeEqual } from '../vault/index.ts';
+import { newId, safeEqual, tokenKey } from '../vault/index.ts';
 import type { AppView } from './apps.ts';
 import { splitScope } from './scopes.ts';
 import { issueTokens, revokeGrant, type TokenResponse } from './tokens.ts';
@@ -49,7 +49,7 @@ export async function authorizationCodeGrant(
 ): Promise<TokenResponse> {
   if (!input.code) fail(ErrorCode.invalidRequest, 'code is required');
   const { db } = services;
-  const id = hashToken(input.code!);
+  const id = tokenKey(input.code!);
   const row = await db.selectFrom('authorization_codes').selectAll().where('id', '=', id).executeTakeFirst();
   if (!row || row.app_id !== app.id) return fail(ErrorCode.invalidGrant, 'the code is unknown or was issued to another client');
   const now = services.clock();
@@ -74,7 +74,7 @@ export async function authorizationCodeGrant(
 export async function refreshTokenGrant(services: Services, app: AppView, input: { refreshToken?: string | undefined; scope?: string | undefined }): Promise<TokenResponse> {
   if (!input.refreshToken) fail(ErrorCode.invalidRequest, 'refresh_token is required');
   const { db } = services;
-  const id = hashToken(input.refreshToken!);
+  const id = tokenKey(input.refreshToken!);
   const row = await db.selectFrom('refresh_tokens').selectAll().where('id', '=', id).executeTakeFirst();
   if (!row || row.app_id !== app.id) return fail(ErrorCode.invalidGrant, 'the refresh token is unknown or was issued to another client');
   const now = services.clock();

@@ -1,7 +1,7 @@
 import { ErrorCode, fail } from '../errors.ts';
 import type { Services } from '../services.ts';
 import { findAppById } from '../store/index.ts';
-import { hashToken } from '../vault/index.ts';
+import { tokenKey } from '../vault/index.ts';
 import { toAppView, type AppView } from './apps.ts';
 
 /**
@@ -66,7 +66,7 @@ export async function acceptRelay(services: Services, query: Record<string, stri
   if (result.state === undefined || (result.code === undefined && result.error === undefined)) {
     return fail(ErrorCode.invalidRequest, 'this relay link carries no authorization response');
   }
-  const id = hashToken(rid);
+  const id = tokenKey(rid);
   const now = services.clock();
   await services.db
     .insertInto('relay_results')
@@ -86,7 +86,7 @@ export async function acceptRelay(services: Services, query: Record<string, stri
 /** POST /sdk/relay/result: the mailbox's result for a request id, read once, by the origin it was meant for. */
 export async function takeRelayResult(services: Services, clientId: string, rid: string, origin: string): Promise<RelayResult | undefined> {
   if (!REQUEST_ID.test(rid)) fail(ErrorCode.invalidRequest, 'rid is not a request id');
-  const id = hashToken(rid);
+  const id = tokenKey(rid);
   const row = await services.db
     .deleteFrom('relay_results')
     .where('id', '=', id)

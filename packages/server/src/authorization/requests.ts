@@ -2,7 +2,7 @@ import { startConnect } from '../connect/index.ts';
 import { ErrorCode, fail, GatehouseError } from '../errors.ts';
 import type { Services } from '../services.ts';
 import { findAccount, findAppById, fromJson, listIntegrations, toJson, type AuthorizationRequestsTable } from '../store/index.ts';
-import { hashToken, randomValue, safeEqual } from '../vault/index.ts';
+import { randomValue, safeEqual, tokenKey } from '../vault/index.ts';
 import { toAppView, type AppView } from './apps.ts';
 import { parseRelayUri, relayUriFits } from './relay.ts';
 import { grantableScope, parseScope } from './scopes.ts';
@@ -123,7 +123,7 @@ export async function authorize(services: Services, params: AuthorizeParams, exi
     await services.db
       .insertInto('authorization_requests')
       .values({
-        id: hashToken(handle),
+        id: tokenKey(handle),
         app_id: app.id,
         redirect_uri: redirectUri,
         state,
@@ -134,7 +134,7 @@ export async function authorize(services: Services, params: AuthorizeParams, exi
         login_hint: params.login_hint ?? null,
         account_id: params.account_id ?? null,
         connected_account_id: null,
-        browser_binding: hashToken(binding),
+        browser_binding: tokenKey(binding),
         expires_at: now + AUTHORIZATION_REQUEST_TTL_MS,
         created_at: now,
       })
@@ -149,9 +149,9 @@ export async function authorize(services: Services, params: AuthorizeParams, exi
 
 /** The live pending request a handle names, presented by the browser that started it. */
 export async function pendingRequest(services: Services, handle: string | undefined, binding: string | undefined): Promise<PendingRequest> {
-  const row = handle ? await services.db.selectFrom('authorization_requests').selectAll().where('id', '=', hashToken(handle)).executeTakeFirst() : undefined;
+  const row = handle ? await services.db.selectFrom('authorization_requests').selectAll().where('id', '=', tokenKey(handle)).executeTakeFirst() : undefined;
   if (!row || row.expires_at <= services.clock()) return fail(ErrorCode.invalidState, 'this authorization request is unknown, used or expired');
-  if (!binding || !safeEqual(hashToken(binding), row.browser_binding)) {
+  if (!binding || !safeEqual(tokenKey(binding), row.browser_binding)) {
     return fail(ErrorCode.accessDenied, 'this authorization was started in another browser; go back to the app and start again');
   }
   return row;
@@ -179,7 +179,7 @@ export function authorizationRequestOf(context: unknown): string | undefined {
 
 /** After the upstream sign-in: the account it produced joins the pending request. */
 export async function attachAccount(services: Services, handle: string, account: { id: string; app_id: string; provider: string }): Promise<void> {
-  const row = await services.db.selectFrom('authorization_requests').selectAll().where('id', '=', hashToken(handle)).executeTakeFirst();
+  const row = await services.db.selectFrom('authorization_requests').selectAll().where('id', '=', tokenKey(handle)).executeTakeFirst();
   if (!row || row.expires_at <= services.clock()) fail(ErrorCode.invalidState, 'this authorization request expired; go back to the app and start again');
   if (row!.app_id !== account.app_id || !fromJson<string[]>(row!.providers, []).includes(account.provider)) {
     fail(ErrorCode.invalidRequest, 'the connected account does not fit this authorization request');
@@ -192,7 +192,7 @@ export async function attachAccount(services: Services, handle: string, account:
  * is used up and the app hears about it at its redirect URI. Undefined when the request is gone.
  */
 export async function abandonAuthorization(services: Services, handle: string, err: GatehouseError): Promise<string | undefined> {
-  const row = await services.db.deleteFrom('authorization_requests').where('id', '=', hashToken(handle)).returningAll().executeTakeFirst();
+  const row = await services.db.deleteFrom('authorization_requests').where('id', '=', tokenKey(handle)).returningAll().executeTakeFirst();
   if (!row || row.expires_at <= services.clock()) return undefined;
   return errorRedirect(services, row.redirect_uri, row.state, err);
 }

@@ -1,7 +1,7 @@
 import { ErrorCode, fail } from '../errors.ts';
 import type { Services } from '../services.ts';
 import { fromJson, toJson } from '../store/index.ts';
-import { hashToken, mintToken } from '../vault/index.ts';
+import { mintToken, tokenKey } from '../vault/index.ts';
 
 export const CONNECT_SESSION_TTL_MS = 30 * 60 * 1000;
 
@@ -29,7 +29,7 @@ export async function createConnectSession(
   await services.db
     .insertInto('connect_sessions')
     .values({
-      id: hashToken(token),
+      id: tokenKey(token),
       app_id: appId,
       end_user_id: input.endUser.id,
       end_user_email: input.endUser.email ?? null,
@@ -51,7 +51,7 @@ export async function readConnectSession(
   const row = await services.db
     .selectFrom('connect_sessions')
     .selectAll()
-    .where('id', '=', hashToken(token))
+    .where('id', '=', tokenKey(token))
     .executeTakeFirst();
   if (!row || row.app_id !== appId || row.expires_at <= services.clock()) {
     return fail(ErrorCode.invalidRequest, 'the connect session is unknown or expired; ask the app to start again');

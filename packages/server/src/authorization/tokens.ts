@@ -1,7 +1,7 @@
 import { ErrorCode, fail } from '../errors.ts';
 import type { Services } from '../services.ts';
 import { groupCommitted, type AccessTokensTable, type Db } from '../store/index.ts';
-import { hashToken, mintToken, newId } from '../vault/index.ts';
+import { mintToken, newId, tokenKey } from '../vault/index.ts';
 import type { AppView } from './apps.ts';
 import { credentialCache, forgetCredentials } from './cache.ts';
 import { grantableScope, splitScope } from './scopes.ts';
@@ -32,7 +32,7 @@ export async function issueTokens(
 ): Promise<{ accessToken: string; refreshToken: string | undefined; expiresIn: number }> {
   const accessToken = mintToken('accessToken');
   await groupCommitted(db, 'access_tokens')({
-      id: hashToken(accessToken),
+      id: tokenKey(accessToken),
       app_id: input.appId,
       grant_id: input.grantId,
       account_id: input.accountId,
@@ -46,7 +46,7 @@ export async function issueTokens(
     await db
       .insertInto('refresh_tokens')
       .values({
-        id: hashToken(refreshToken),
+        id: tokenKey(refreshToken),
         app_id: input.appId,
         grant_id: input.grantId,
         scope: input.scope.join(' '),
@@ -82,7 +82,7 @@ const live = (facts: AccessTokenFacts, now: number) => (facts.expires_at > now ?
 /** findAccessToken's answer for a token it found within the cache's lifetime: no database read, no promise. */
 export function rememberedAccessToken(services: Pick<Services, 'db' | 'clock'>, token: string): AccessTokenFacts | undefined {
   if (!token.startsWith('gha_')) return undefined;
-  const facts = accessTokens(services).get(hashToken(token));
+  const facts = accessTokens(services).get(tokenKey(token));
   return facts && live(facts, services.clock());
 }
 
@@ -92,7 +92,7 @@ export function rememberedAccessToken(services: Pick<Services, 'db' | 'clock'>, 
  */
 export async function findAccessToken(services: Pick<Services, 'db' | 'clock'>, token: string): Promise<AccessTokenFacts | undefined> {
   if (!token.startsWith('gha_')) return undefined;
-  const id = hashToken(token);
+  const id = tokenKey(token);
   const cache = accessTokens(services);
   let facts = cache.get(id);
   if (!facts) {
@@ -122,7 +122,7 @@ export interface Introspection {
 export async function introspect(services: Services, app: AppView, token: string): Promise<Introspection> {
   const now = services.clock();
   if (token.startsWith('ghr_')) {
-    const row = await services.db.selectFrom('refresh_tokens').selectAll().where('id', '=', hashToken(token)).executeTakeFirst();
+    const row = await services.db.selectFrom('refresh_tokens').selectAll().where('id', '=', tokenKey(token)).executeTakeFirst();
     if (!row || row.app_id !== app.id || row.used_at !== null || row.expires_at <= now) return { active: false };
     const grant = await services.db.selectFrom('grants').selectAll().where('id', '=', row.grant_id).executeTakeFirst();
     if (!grant || grant.revoked_at !== null) return { active: false };
@@ -165,7 +165,7 @@ export async function revokeGrant(db: Db, grantId: string, now: number): Promise
  * unknown token, or another client's, is silently ignored (the answer is 200 either way).
  */
 export async function revokeToken(services: Services, app: AppView, token: string): Promise<void> {
-  const id = hashToken(token);
+  const id = tokenKey(token);
   const now = services.clock();
   if (token.startsWith('ghr_')) {
     const row = await services.db.selectFrom('refresh_tokens').select(['app_id', 'grant_id']).where('id', '=', id).executeTakeFirst();

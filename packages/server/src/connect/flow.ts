@@ -16,7 +16,7 @@ import {
   type SealedTokens,
   type UpsertAccountInput,
 } from '../store/index.ts';
-import { hashToken, newId, randomValue, type Vault } from '../vault/index.ts';
+import { newId, randomValue, tokenKey, type Vault } from '../vault/index.ts';
 import { readIdentity } from './identity.ts';
 import { templateValuesFor, upstreamFailure, upstreamFor } from './upstream.ts';
 
@@ -52,7 +52,7 @@ export async function startConnect(services: Services, input: StartConnectInput)
   const state = randomValue();
   const verifier = oauth.generateRandomCodeVerifier();
   const nonce = upstream.server.oidc ? randomValue() : null;
-  const id = hashToken(state);
+  const id = tokenKey(state);
   const now = clock();
   await insertFlow(db, {
     id,
@@ -123,7 +123,7 @@ export async function finishConnect(services: Services, callback: URLSearchParam
   const { db } = services;
   const state = callback.get('state');
   if (!state) fail(ErrorCode.invalidState, 'the provider came back without a state');
-  const flow = (await takeFlow(db, hashToken(state!))) ?? fail(ErrorCode.invalidState, 'this sign-in link is unknown or was already used');
+  const flow = (await takeFlow(db, tokenKey(state!))) ?? fail(ErrorCode.invalidState, 'this sign-in link is unknown or was already used');
   try {
     return await completeFlow(services, flow, state!, callback, options);
   } catch (err) {

@@ -3,13 +3,13 @@ import { describe, it, expect } from 'vitest';
 import {
   createVault,
   generateKeyringSpec,
-  hashToken,
   KeyringError,
   mintToken,
   newId,
   parseKeyring,
   safeEqual,
   TOKEN_PREFIX,
+  tokenKey,
   VaultError,
   type SealContext,
   type TokenKind,
@@ -153,16 +153,21 @@ describe('parseKeyring', () => {
 });
 
 describe('tokens', () => {
-  it('mints prefixed 256-bit base64url values, all different', () => {
+  it('mints prefixed values: the mint time, then 256 random bits in base64url, all different', () => {
     const kinds = Object.keys(TOKEN_PREFIX) as TokenKind[];
     expect(TOKEN_PREFIX).toMatchObject({ accessToken: 'gha_', refreshToken: 'ghr_', apiKey: 'ghk_', clientSecret: 'ghcs_' });
     const seen = new Set<string>();
     for (const kind of kinds) {
       for (let i = 0; i < 50; i++) {
+        const before = Date.now();
         const token = mintToken(kind);
         const prefix = TOKEN_PREFIX[kind];
         expect(token.startsWith(prefix)).toBe(true);
-        const body = token.slice(prefix.length);
+        const time = token.slice(prefix.length, prefix.length + 11);
+        expect(time).toMatch(/^[0-9a-f]{11}$/);
+        expect(parseInt(time, 16)).toBeGreaterThanOrEqual(before);
+        expect(parseInt(time, 16)).toBeLessThanOrEqual(Date.now());
+        const body = token.slice(prefix.length + 11);
         expect(body).toMatch(/^[A-Za-z0-9_-]{43}$/);
         expect(Buffer.from(body, 'base64url').length).toBe(32);
         seen.add(token);
@@ -179,18 +184,45 @@ describe('tokens', () => {
       seen.add(newId('acc', 12 + (i % 5)));
     }
     expect(seen.size).toBe(2000);
-    const bodies = [...seen].filter((t) => t.startsWith('gha_')).map((t) => Buffer.from(t.slice(4), 'base64url'));
+    const bodies = [...seen].filter((t) => t.startsWith('gha_')).map((t) => Buffer.from(t.slice(4 + 11), 'base64url'));
     // no all-zero output (the pool zeroes what it hands out; a value must be taken before that)
     expect(bodies.some((b) => b.every((byte) => byte === 0))).toBe(false);
   });
 
-    it('hashes with SHA-256 as lowercase hex', () => {
-    expect(hashToken('')).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
-    expect(hashToken('abc')).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
-    const token = mintToken('apiKey');
-    expect(hashToken(token)).toBe(createHash('sha256').update(token).digest('hex'));
-    expect(hashToken(token)).toMatch(/^[0-9a-f]{64}$/);
-    expect(hashToken(token)).not.toBe(hashToken(mintToken('apiKey')));
+  it('keys a minted token by its mint time, then its SHA-256 (hex)', () => {
+    const token = mintToken('accessToken');
+    const sha256 = createHash('sha256').update(token).digest('hex');
+    expect(tokenKey(token)).toBe(token.slice(4, 15) + sha256);
+    expect(tokenKey(token)).toMatch(/^[0-9a-f]{75}$/);
+    expect(tokenKey(token)).not.toBe(tokenKey(mintToken('accessToken')));
+    for (const kind of Object.keys(TOKEN_PREFIX) as TokenKind[]) {
+      const other = mintToken(kind);
+      expect(tokenKey(other)).toBe(other.slice(TOKEN_PREFIX[kind].length, TOKEN_PREFIX[kind].length + 11) + createHash('sha256').update(other).digest('hex'));
+    }
+  });
+
+  it('keys tokens minted later after earlier ones (new rows go at the end of the index)', async () => {
+    const earlier = Array.from({ length: 20 }, () => tokenKey(mintToken('refreshToken')));
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const later = Array.from({ length: 20 }, () => tokenKey(mintToken('refreshToken')));
+    const lastEarlier = [...earlier].sort().at(-1)!;
+    for (const key of later) expect(key > lastEarlier).toBe(true);
+  });
+
+  it('keys any other value by its SHA-256 alone: older tokens without a mint time, states, handles', () => {
+    expect(tokenKey('')).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
+    expect(tokenKey('abc')).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+    const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
+    const random = mintToken('accessToken').slice(4 + 11);
+    for (const value of [
+      `gha_${random}`, // as minted before tokens carried their time
+      `ghk_${random}`,
+      random,
+      `xyz_${'0'.repeat(11)}${random}`, // not one of Gatehouse's prefixes
+      `gha_${'0'.repeat(11)}${random}x`, // one character too many
+    ]) {
+      expect(tokenKey(value)).toBe(sha256(value));
+    }
   });
 
   it('compares in constant time: equal, different, different lengths', () => {

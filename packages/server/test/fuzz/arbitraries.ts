@@ -6,10 +6,14 @@ import { BODY_LIMIT } from './client.ts';
 const PREFIXES = ['gha_', 'ghr_', 'ghk_', 'ghs_', 'ghcs_', 'ghac_'];
 const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'.split('');
 
-/** Valid-looking but random Gatehouse tokens. Only ever sent where nothing is logged (Authorization, token bodies). */
+/**
+ * Valid-looking but random Gatehouse tokens: of a minted token's length (mint time and random
+ * part), of the older length (random part only), or any. Only ever sent where nothing is logged
+ * (Authorization, token bodies).
+ */
 export const randomToken = fc
-  .tuple(fc.constantFrom(...PREFIXES), fc.array(fc.constantFrom(...B64URL), { minLength: 0, maxLength: 60 }), fc.boolean())
-  .map(([p, cs, exact]) => p + (exact ? cs.concat(Array(43).fill('A')).slice(0, 43) : cs).join(''));
+  .tuple(fc.constantFrom(...PREFIXES), fc.array(fc.constantFrom(...B64URL), { minLength: 0, maxLength: 60 }), fc.constantFrom(undefined, 54, 43))
+  .map(([p, cs, length]) => p + (length ? cs.concat(Array(length).fill('A')).slice(0, length) : cs).join(''));
 
 /** Strings that are not token-shaped (so no Gatehouse log ever mistakes them for a leaked token). */
 export const oddString = fc.oneof(
