@@ -1,7 +1,7 @@
 // A/B of Gatehouse builds (CLI entry scripts, e.g. one in a git worktree of another commit) under
 // one case, in alternating rounds, with a baseline alongside (the forwarder for the proxy, bare
 // Fastify otherwise): prints each one's best and median requests per second and CPU µs/request.
-// Usage: ROUNDS=4 SECONDS=3 node --import tsx bench/tools/ab.ts verify|healthz|introspect|cc|proxy <bin A> <bin B> [<bin C> …]
+// Usage: [STORE=postgres] ROUNDS=4 SECONDS=3 node --import tsx bench/tools/ab.ts verify|healthz|introspect|cc|proxy <bin A> <bin B> [<bin C> …]
 // (a bin may be written <bin>::<node flags> to run it with other node flags)
 import { APP_SCOPES, gatehouseSpecs } from '../lib/cases-as.ts';
 import { proxyPath, startForwarder } from '../lib/cases-proxy.ts';
@@ -15,7 +15,7 @@ const rounds = process.env.ROUNDS ?? '4';
 const seconds = process.env.SECONDS ?? '3';
 if (bins.length < 2) throw new Error('usage: ab.ts verify|healthz|introspect|cc|proxy <bin A> <bin B> [<bin C> …]');
 const upstream = which === 'proxy' ? await startUpstream() : undefined;
-const env = await freshEnv('sqlite', upstream ? benchProvidersDir(upstream.url) : undefined);
+const env = await freshEnv(process.env.STORE === 'postgres' ? 'postgres' : 'sqlite', upstream ? benchProvidersDir(upstream.url) : undefined);
 const creds = await seedApp(env, APP_SCOPES);
 const accountId = upstream ? await seedProxyAccount(env, creds, { upstreamToken: 'up_at_live', expiresAt: Date.now() + 3600_000 }) : '';
 // "<bin>::<node flags>" runs that build with other node flags than the bench's (space-separated)

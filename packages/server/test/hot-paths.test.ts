@@ -7,7 +7,7 @@ import SQLite from 'better-sqlite3';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CREDENTIAL_CACHE_TTL_MS, createApp, deleteApp, issueTokens, revokeGrant, type CreatedApp } from '../src/authorization/index.ts';
-import { groupCommit, openStore } from '../src/store/index.ts';
+import { groupCommit, isDatabaseUnavailable, openStore, type Db } from '../src/store/index.ts';
 import { precompiled } from '../src/store/precompiled.ts';
 import { withStatementCache } from '../src/store/open.ts';
 import { mintToken, newId, tokenKey } from '../src/vault/index.ts';
@@ -193,7 +193,69 @@ describe.each(STORE_KINDS)('hot paths on %s', (kind) => {
     const stored = await db.selectFrom('access_tokens').select('id').where('id', 'in', [duplicate.id, good.id]).execute();
     expect(stored).toHaveLength(2);
   });
+
+  it('keeps one group-commit batch in flight per table: rows handed in meanwhile go in the next one', async () => {
+    const counted = countingQueries(gatehouse.services.db);
+    const write = groupCommit(counted.db, 'access_tokens');
+    const rows = Array.from({ length: 90 }, () => tokenRow(app.app.id));
+    const writes: Promise<void>[] = [];
+    for (let wave = 0; wave < 3; wave++) {
+      writes.push(...rows.slice(wave * 30, wave * 30 + 30).map((row) => write(row)));
+      await new Promise((resolve) => setImmediate(resolve)); // the first wave's INSERT has started
+    }
+    await Promise.all(writes);
+    expect(counted.mostInFlight).toBe(1);
+    expect(counted.statements).toBeGreaterThanOrEqual(2);
+    expect(counted.statements).toBeLessThanOrEqual(3);
+    const stored = await gatehouse.services.db.selectFrom('access_tokens').select('id').where('id', 'in', rows.map((row) => row.id)).execute();
+    expect(stored).toHaveLength(90);
+  });
 });
+
+describe('group commit with the database unreachable', () => {
+  it('fails the whole batch at once, without retrying its rows one by one', async () => {
+    const unreachable = openStore({ kind: 'postgres', url: 'postgres://postgres@127.0.0.1:1/none' });
+    try {
+      const counted = countingQueries(unreachable.db);
+      const write = groupCommit(counted.db, 'access_tokens');
+      const results = await Promise.allSettled([1, 2, 3].map(() => write(tokenRow('app_none'))));
+      expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
+      for (const r of results) expect(isDatabaseUnavailable((r as PromiseRejectedResult).reason)).toBe(true);
+      expect(counted.statements).toBe(1);
+    } finally {
+      await unreachable.close();
+    }
+  });
+});
+
+/** An access_tokens row for a fresh token of the app. */
+function tokenRow(appId: string) {
+  const now = Date.now();
+  return { id: tokenKey(mintToken('accessToken')), app_id: appId, grant_id: null, account_id: null, scope: 'accounts:read', expires_at: now + 60_000, created_at: now };
+}
+
+/** The same Kysely instance, counting the statements run through it and how many ran at once. */
+function countingQueries(db: Db) {
+  const counts = { db, statements: 0, inFlight: 0, mostInFlight: 0 };
+  counts.db = new Proxy(db, {
+    get(target, property) {
+      if (property === 'executeQuery') {
+        return async (...args: Parameters<Db['executeQuery']>) => {
+          counts.statements++;
+          counts.mostInFlight = Math.max(counts.mostInFlight, ++counts.inFlight);
+          try {
+            return await target.executeQuery(...args);
+          } finally {
+            counts.inFlight--;
+          }
+        };
+      }
+      const value: unknown = Reflect.get(target, property);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  return counts;
+}
 
 describe('SQLite statement cache and background checkpoints', () => {
   it('reuses a prepared statement for the same SQL and stays within its size', () => {
