@@ -93,7 +93,7 @@ const seconds = Math.round((Date.now() - started) / 1000);
 const notes = [
   `${quick ? 'quick' : 'full'} run, ${seconds} s; ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}); Node ${process.version}`,
   `load: ${LOAD_GENERATOR}, ${settings.connections} connections; ${settings.rounds} alternating round(s) of ${settings.seconds} s per figure, the best round counts; ${settings.warmup} s warm-up before each target's first round`,
-  `${HAS_TASKSET ? `servers pinned to core ${SERVER_CPUS}, load generator to core ${LOAD_CPUS} (taskset)` : 'no taskset: processes not pinned'}; ${PRIORITY_NOTE}`,
+  `${HAS_TASKSET ? `servers pinned to core ${SERVER_CPUS}, load generator and the proxy cases' upstream to core ${LOAD_CPUS} (taskset)` : 'no taskset: processes not pinned'}; ${PRIORITY_NOTE}`,
   `Gatehouse: node ${GATEHOUSE_NODE_ARGS.join(' ')} gatehouse serve, ${Object.entries(GATEHOUSE_SETTINGS).map(([k, v]) => `${k}=${v}`).join(', ')}`,
   ...judged.filter((c) => c.note).map((c) => `${c.name}: ${c.note}`),
 ];

@@ -9,6 +9,13 @@ export const HAS_TASKSET = spawnSync('taskset', ['-c', '0', 'true']).status === 
 /** The core the servers run on and the one the load generator runs on (when there are two). */
 export const SERVER_CPUS = '0';
 export const LOAD_CPUS = '1';
+/**
+ * The local upstream stands in for a provider on another machine, so it runs beside the load
+ * generator rather than on the core of the proxy under test: sharing that core made each proxied
+ * call pay for switching to the upstream and back, and let the upstream's work pad both proxies'
+ * figures alike.
+ */
+export const UPSTREAM_CPUS = LOAD_CPUS;
 
 /**
  * Scheduling priority of the bench's servers and load generator (nice value; lower is higher

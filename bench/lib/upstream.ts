@@ -5,14 +5,14 @@ import { join } from 'node:path';
 import { setIntegration } from '../../packages/server/src/connect/index.ts';
 import type { Credentials, GatehouseEnv } from './gatehouse.ts';
 import { withServices } from './gatehouse.ts';
-import { startNode, type Service } from './processes.ts';
+import { startNode, UPSTREAM_CPUS, type Service } from './processes.ts';
 
 export const BENCH_PROVIDER = 'bench-upstream';
 /** The upstream API path every proxy case asks for. */
 export const UPSTREAM_PATH = 'files/1';
 
 export async function startUpstream(): Promise<Service> {
-  return startNode('upstream', new URL('../baselines/upstream.ts', import.meta.url).pathname, { probePath: '/_stats' });
+  return startNode('upstream', new URL('../baselines/upstream.ts', import.meta.url).pathname, { probePath: '/_stats', cpus: UPSTREAM_CPUS });
 }
 
 /** A providers folder with one entry, `bench-upstream`, whose API and token endpoint are the local upstream. */
