@@ -8,7 +8,7 @@ import { closeGrown, growthCases, grownGatehouse, type GrownGatehouse } from './
 import { gatehouseRss, gatehouses, log, settingsFor } from './lib/context.ts';
 import { GATEHOUSE_NODE_ARGS, GATEHOUSE_SETTINGS, postgresAvailable } from './lib/gatehouse.ts';
 import { LOAD_GENERATOR } from './lib/load.ts';
-import { HAS_TASKSET, LOAD_CPUS, PRIORITY_NOTE, SERVER_CPUS } from './lib/processes.ts';
+import { HAS_TASKSET, LOAD_CPUS, PRIORITY_NOTE, SERVER_CPUS, UPSTREAM_CPUS } from './lib/processes.ts';
 import { formatTable, judge, type CaseResult } from './lib/table.ts';
 
 const quick = process.argv.includes('--quick');
@@ -93,7 +93,7 @@ const seconds = Math.round((Date.now() - started) / 1000);
 const notes = [
   `${quick ? 'quick' : 'full'} run, ${seconds} s; ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}); Node ${process.version}`,
   `load: ${LOAD_GENERATOR}, ${settings.connections} connections; ${settings.rounds} alternating round(s) of ${settings.seconds} s per figure, the best round counts; ${settings.warmup} s warm-up before each target's first round`,
-  `${HAS_TASKSET ? `servers pinned to core ${SERVER_CPUS}, load generator and the proxy cases' upstream to core ${LOAD_CPUS} (taskset)` : 'no taskset: processes not pinned'}; ${PRIORITY_NOTE}`,
+  `${HAS_TASKSET ? `servers pinned to core ${SERVER_CPUS}, load generator to core ${LOAD_CPUS}, the proxy cases' upstream to core ${UPSTREAM_CPUS} (taskset)` : 'no taskset: processes not pinned'}; ${PRIORITY_NOTE}`,
   `Gatehouse: node ${GATEHOUSE_NODE_ARGS.join(' ')} gatehouse serve, ${Object.entries(GATEHOUSE_SETTINGS).map(([k, v]) => `${k}=${v}`).join(', ')}`,
   ...judged.filter((c) => c.note).map((c) => `${c.name}: ${c.note}`),
 ];
