@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // The CLI runs the TypeScript sources, bundled at start (sources.js): no build step between clone and start.
+import './tick-record.js';
 import { fileURLToPath } from 'node:url';
 import { importSources } from './sources.js';
 
