@@ -7,6 +7,7 @@ import { BENCH_PROVIDER, benchProvidersDir, seedIntegration, startUpstream } fro
 import { closeGrown, growthCases, grownGatehouse, type GrownGatehouse } from './lib/cases-growth.ts';
 import { gatehouseRss, gatehouses, log, settingsFor } from './lib/context.ts';
 import { GATEHOUSE_NODE_ARGS, GATEHOUSE_SETTINGS, postgresAvailable } from './lib/gatehouse.ts';
+import { holdCoresPolling } from './lib/idle.ts';
 import { LOAD_GENERATOR } from './lib/load.ts';
 import { HAS_TASKSET, LOAD_CPUS, PRIORITY_NOTE, SERVER_CPUS, UPSTREAM_CPUS } from './lib/processes.ts';
 import { formatTable, judge, type CaseResult } from './lib/table.ts';
@@ -15,10 +16,11 @@ const quick = process.argv.includes('--quick');
 const settings = settingsFor(quick);
 const started = Date.now();
 const results: CaseResult[] = [];
+const idle = holdCoresPolling();
 
 log(
   `${quick ? 'quick' : 'full'} run: ${settings.rounds} alternating round(s) of ${settings.seconds} s per figure ` +
-    `(${settings.warmup} s warm-up first), ${LOAD_GENERATOR}, taskset ${HAS_TASKSET ? 'yes' : 'no'}`,
+    `(${settings.warmup} s warm-up first), ${LOAD_GENERATOR}, taskset ${HAS_TASKSET ? 'yes' : 'no'}; ${idle.note}`,
 );
 const withPostgres = await postgresAvailable();
 if (!withPostgres) log('PostgreSQL does not answer: its variants are left out');
@@ -73,6 +75,7 @@ try {
 } finally {
   await upstream.stop();
   rmSync(providersDir, { recursive: true, force: true });
+  idle.release();
 }
 
 for (const g of gatehouses) g.peakRss();
@@ -93,7 +96,7 @@ const seconds = Math.round((Date.now() - started) / 1000);
 const notes = [
   `${quick ? 'quick' : 'full'} run, ${seconds} s; ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}); Node ${process.version}`,
   `load: ${LOAD_GENERATOR}, ${settings.connections} connections; ${settings.rounds} alternating round(s) of ${settings.seconds} s per figure, the best round counts; ${settings.warmup} s warm-up before each target's first round`,
-  `${HAS_TASKSET ? `servers pinned to core ${SERVER_CPUS}, load generator to core ${LOAD_CPUS}, the proxy cases' upstream to core ${UPSTREAM_CPUS} (taskset)` : 'no taskset: processes not pinned'}; ${PRIORITY_NOTE}`,
+  `${HAS_TASKSET ? `servers pinned to core ${SERVER_CPUS}, load generator to core ${LOAD_CPUS}, the proxy cases' upstream to core ${UPSTREAM_CPUS} (taskset)` : 'no taskset: processes not pinned'}; ${PRIORITY_NOTE}; ${idle.note}`,
   `Gatehouse: node ${GATEHOUSE_NODE_ARGS.join(' ')} gatehouse serve, ${Object.entries(GATEHOUSE_SETTINGS).map(([k, v]) => `${k}=${v}`).join(', ')}`,
   ...judged.filter((c) => c.note).map((c) => `${c.name}: ${c.note}`),
 ];

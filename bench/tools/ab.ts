@@ -6,6 +6,7 @@
 import { APP_SCOPES, gatehouseSpecs } from '../lib/cases-as.ts';
 import { proxyPath, startForwarder } from '../lib/cases-proxy.ts';
 import { dropEnv, freshEnv, gatehouseEnv, GATEHOUSE_NODE_ARGS, seedApp } from '../lib/gatehouse.ts';
+import { holdCoresPolling } from '../lib/idle.ts';
 import { alternate, type LoadSpec } from '../lib/load.ts';
 import { startNode, type Service } from '../lib/processes.ts';
 import { benchProvidersDir, seedProxyAccount, startUpstream, UPSTREAM_PATH } from '../lib/upstream.ts';
@@ -25,6 +26,8 @@ const start = (name: string, spec: string) => {
   return startNode(name, bin!, { env: gatehouseEnv(env), nodeArgs, scriptArgs: ['serve'], probePath: '/healthz' });
 };
 const services: Service[] = [];
+const idle = holdCoresPolling();
+console.log(idle.note);
 try {
   const builds: [string, Service][] = [];
   for (const [i, bin] of bins.entries()) {
@@ -63,6 +66,7 @@ try {
     );
   }
 } finally {
+  idle.release();
   for (const s of services) await s.stop();
   await upstream?.stop();
   await dropEnv(env);
