@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { APP_SCOPES, gatehouseSpecs } from '../lib/cases-as.ts';
 import { dropEnv, freshEnv, seedApp, startGatehouse } from '../lib/gatehouse.ts';
+import { holdCoresPolling } from '../lib/idle.ts';
 import { load } from '../lib/load.ts';
 import { proxyPath } from '../lib/cases-proxy.ts';
 import { benchProvidersDir, seedProxyAccount, startUpstream } from '../lib/upstream.ts';
@@ -30,8 +31,10 @@ const specs = {
   proxy: { ...cases.verify, url: `${gatehouse.url}${proxyPath(accountId)}`, authorization: `Bearer ${creds.apiKey}` },
 };
 const spec = specs[which as keyof typeof specs] ?? fail(`usage: profile-case.ts ${Object.keys(specs).join('|')} [seconds]`);
+const idle = holdCoresPolling();
 await load({ ...spec, seconds: 2 }); // warm-up, outside the window counted below
 const result = await load(spec);
+idle.release();
 console.log(`${which}: ${Math.round(result.rps)} rps, ${result.cpuUsPerRequest?.toFixed(1)} µs CPU/request, errors ${result.errors}, p50 ${result.latencyUs.p50} µs`);
 if (upstream) console.log('upstream stats', await (await fetch(`${upstream.url}/_stats`)).text());
 console.log(`peak RSS ${((gatehouse.peakRss() ?? 0) / 1048576).toFixed(0)} MB`);
