@@ -75,6 +75,39 @@ describe.each(STORE_KINDS)('hot paths on %s', (kind) => {
     expect((await list()).status).toBe(401);
   });
 
+  it('introspects a revoked access token as inactive at once, although client and token were remembered just before', async () => {
+    const token = await mint();
+    const introspect = async (authorization: string) => {
+      const response = await fetch(`${gatehouse.url}/oauth/introspect`, { method: 'POST', headers: { ...form, authorization }, body: `token=${token}` });
+      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+    };
+    expect(await introspect(basic())).toEqual({ status: 200, body: expect.objectContaining({ active: true, client_id: app.app.id, scope: 'accounts:read' }) });
+    expect(await introspect(basic())).toEqual({ status: 200, body: expect.objectContaining({ active: true, client_id: app.app.id }) });
+    // the remembered client answers only to its own secret, and a wrong one is refused
+    const wrong = `Basic ${Buffer.from(`${app.app.id}:not-the-secret`).toString('base64')}`;
+    expect(await introspect(wrong)).toEqual({ status: 401, body: expect.objectContaining({ error: 'invalid_client' }) });
+    const revoked = await fetch(`${gatehouse.url}/oauth/revoke`, { method: 'POST', headers: { ...form, authorization: basic() }, body: `token=${token}` });
+    expect(revoked.status).toBe(200);
+    expect(await introspect(basic())).toEqual({ status: 200, body: { active: false } });
+  });
+
+  it("introspects another client's remembered token as inactive, and asks for the token when there is none", async () => {
+    const token = await mint();
+    const other = await createApp(gatehouse.services, { name: 'other-introspector', redirectUris: ['http://127.0.0.1:9/cb'], scopes: ['accounts:read'] });
+    recordSecret(other.clientSecret, other.apiKey);
+    const asOther = `Basic ${Buffer.from(`${other.app.id}:${other.clientSecret}`).toString('base64')}`;
+    const ask = (authorization: string, body: string) => fetch(`${gatehouse.url}/oauth/introspect`, { method: 'POST', headers: { ...form, authorization }, body });
+    expect(await (await ask(basic(), `token=${token}`)).json()).toMatchObject({ active: true });
+    for (let i = 0; i < 2; i++) {
+      const answer = await ask(asOther, `token=${token}`);
+      expect(answer.status).toBe(200);
+      expect(await answer.json()).toEqual({ active: false });
+    }
+    const missing = await ask(basic(), 'token_type_hint=access_token');
+    expect(missing.status).toBe(400);
+    expect(await missing.json()).toMatchObject({ error: 'invalid_request' });
+  });
+
   it('refuses the access tokens of a revoked grant at once', async () => {
     const { db } = gatehouse.services;
     const grantId = newId('grt');

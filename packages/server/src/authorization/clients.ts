@@ -36,14 +36,16 @@ export function parseBasic(header: string | undefined): ClientCredentials['basic
   }
 }
 
-/**
- * Authenticates the client with exactly one method: a secret for confidential apps (compared by
- * hash, in constant time), none for public ones. Every failure is the same invalid_client.
- */
-export async function authenticateClient(
-  services: Pick<Services, 'db'>,
-  credentials: ClientCredentials,
-): Promise<{ app: AppView; method: ClientAuthMethod }> {
+interface PresentedClient {
+  clientId: string;
+  method: ClientAuthMethod;
+  /** tokenKey of the secret, when one was presented. */
+  presented: string | undefined;
+  cacheKey: string;
+}
+
+/** The request's one client authentication method, checked for what needs no database. */
+function presentedClient(credentials: ClientCredentials): PresentedClient {
   const { basic, body } = credentials;
   if (basic && body.clientSecret !== undefined) fail(ErrorCode.invalidRequest, 'use one client authentication method per request');
   if (basic && body.clientId !== undefined && body.clientId !== basic.clientId) {
@@ -53,10 +55,33 @@ export async function authenticateClient(
   if (!clientId) return fail(ErrorCode.invalidClient, 'client authentication is required');
   const secret = basic?.clientSecret ?? body.clientSecret;
   const method: ClientAuthMethod = basic ? 'client_secret_basic' : secret !== undefined ? 'client_secret_post' : 'none';
-  // a confidential client that authenticated with this very secret moments ago (see cache.ts)
   const presented = secret === undefined ? undefined : tokenKey(secret);
-  const cache = credentialCache<AppView>(services.db, 'clients');
-  const cacheKey = `${clientId}\n${presented}`;
+  return { clientId, method, presented, cacheKey: `${clientId}\n${presented}` };
+}
+
+const clients = (services: Pick<Services, 'db'>) => credentialCache<AppView>(services.db, 'clients');
+
+/**
+ * authenticateClient's answer for a confidential client that authenticated with this very secret
+ * moments ago (see cache.ts): no database read, no promise. Undefined when it must be looked up;
+ * a request that can never authenticate (two methods, no client_id) fails here as it would there.
+ */
+export function rememberedClient(services: Pick<Services, 'db'>, credentials: ClientCredentials): { app: AppView; method: ClientAuthMethod } | undefined {
+  const { method, presented, cacheKey } = presentedClient(credentials);
+  const app = presented === undefined ? undefined : clients(services).get(cacheKey);
+  return app && { app, method };
+}
+
+/**
+ * Authenticates the client with exactly one method: a secret for confidential apps (compared by
+ * hash, in constant time), none for public ones. Every failure is the same invalid_client.
+ */
+export async function authenticateClient(
+  services: Pick<Services, 'db'>,
+  credentials: ClientCredentials,
+): Promise<{ app: AppView; method: ClientAuthMethod }> {
+  const { clientId, method, presented, cacheKey } = presentedClient(credentials);
+  const cache = clients(services);
   const known = presented === undefined ? undefined : cache.get(cacheKey);
   if (known) return { app: known, method };
   const generation = cache.generation;

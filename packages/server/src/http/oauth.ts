@@ -11,6 +11,9 @@ import {
   findAccessToken,
   introspect,
   rememberedAccessToken,
+  rememberedClient,
+  rememberedIntrospection,
+  type ClientCredentials,
   type AccessTokenFacts,
   parseBasic,
   refreshTokenGrant,
@@ -51,11 +54,12 @@ const TokenForm = Type.Object({
 });
 const TokenParamForm = Type.Object({ token: FormField, token_type_hint: FormField, client_id: FormField, client_secret: FormField });
 
+function clientCredentials(request: FastifyRequest, body: { client_id?: string; client_secret?: string }): ClientCredentials {
+  return { basic: parseBasic(request.headers.authorization), body: { clientId: body.client_id, clientSecret: body.client_secret } };
+}
+
 function client(services: Services, request: FastifyRequest, body: { client_id?: string; client_secret?: string }) {
-  return authenticateClient(services, {
-    basic: parseBasic(request.headers.authorization),
-    body: { clientId: body.client_id, clientSecret: body.client_secret },
-  });
+  return authenticateClient(services, clientCredentials(request, body));
 }
 
 const OpenObject = Type.Object({}, { additionalProperties: true });
@@ -127,12 +131,20 @@ export function oauthRoutes(services: Services): FastifyPluginAsyncTypebox {
           response: { 200: IntrospectionSchema, 400: ErrorSchema, 401: ErrorSchema },
         },
       },
-      async (request) => {
-      const { app: caller, method } = await client(services, request, request.body);
-      if (method === 'none') fail(ErrorCode.invalidClient, 'introspection requires client authentication');
-      const token = request.body.token ?? fail(ErrorCode.invalidRequest, 'token is required');
-      return introspect(services, caller, token);
-    });
+      // not async: a client and token both seen within the last second are answered without a promise
+      (request) => {
+        const token = request.body.token;
+        const credentials = clientCredentials(request, request.body);
+        // remembered only after authenticating with a secret, so never the method "none"
+        const remembered = rememberedClient(services, credentials);
+        const known = remembered && token !== undefined ? rememberedIntrospection(services, remembered.app, token) : undefined;
+        if (known) return known;
+        return authenticateClient(services, credentials).then(({ app: caller, method }) => {
+          if (method === 'none') fail(ErrorCode.invalidClient, 'introspection requires client authentication');
+          return introspect(services, caller, token ?? fail(ErrorCode.invalidRequest, 'token is required'));
+        });
+      },
+    );
 
     app.post(
       '/oauth/revoke',
