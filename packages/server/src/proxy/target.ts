@@ -97,14 +97,18 @@ export function targetUrl(base: ProxyBase, path: string, query: string): URL {
   if (path.startsWith('/') || path.includes('//')) outside('no empty path segments');
   if (SCHEME.test(path)) outside('no absolute URLs');
   for (const segment of path.split('/')) {
-    // most segments have nothing encoded: the checks below then see them as they are
-    const decoded = segment.includes('%') ? decodedSegment(segment) : segment;
-    if (/[\x00-\x1f\x7f]/.test(decoded)) outside('no encoded control characters');
-    if (decoded.split(/[/\\]/).some((piece) => piece === '.' || piece === '..')) outside('no "." or ".." segments');
+    if (segment.includes('%')) {
+      const decoded = decodedSegment(segment);
+      if (/[\x00-\x1f\x7f]/.test(decoded)) outside('no encoded control characters');
+      if (decoded.split(/[/\\]/).some((piece) => piece === '.' || piece === '..')) outside('no "." or ".." segments');
+    } else if (segment === '.' || segment === '..') {
+      // nothing encoded: no control character, slash or backslash can be in it (refused above)
+      outside('no "." or ".." segments');
+    }
   }
   if (/[\x00-\x1f\x7f]/.test(query)) outside('no control characters in the query');
   const url = new URL(`${base.origin}${base.prefix}/${path}${query ? `?${query}` : ''}`);
-  url.hash = '';
+  if (query.includes('#')) url.hash = ''; // the only place a fragment can come from
   if (url.origin !== base.origin || url.username || url.password || !url.pathname.startsWith(`${base.prefix}/`)) {
     outside('the URL left the base');
   }
