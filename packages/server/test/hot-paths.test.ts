@@ -302,6 +302,18 @@ describe('SQLite statement cache and background checkpoints', () => {
     database.close();
   });
 
+  it("gives the server's connection a page cache of 32 MiB rather than SQLite's 2 MiB", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gatehouse-cache-'));
+    const store = openStore({ kind: 'sqlite', path: join(dir, 'db.sqlite') });
+    try {
+      const { rows } = await sql<{ cache_size: number }>`pragma cache_size`.execute(store.db);
+      expect(rows[0]?.cache_size).toBe(-32 * 1024); // negative: KiB, not pages
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('checkpoints the WAL into the database file from the background', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'gatehouse-ckpt-'));
     const path = join(dir, 'db.sqlite');
