@@ -16,6 +16,7 @@ import {
   pageRoutes,
   proxyRoutes,
   RequestLogLines,
+  requestObserver,
   sdkRoutes,
   sendError,
   v1Routes,
@@ -33,7 +34,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     loggerInstance: services.logger as FastifyBaseLogger,
     childLoggerFactory: (logger, bindings, options) =>
       lazyChildLogger(logger as Logger, bindings, options as Record<string, unknown>) as FastifyBaseLogger,
-    logController: new RequestLogLines(services.logger.isLevelEnabled('info')),
+    logController: new RequestLogLines(services.logger.isLevelEnabled('info'), requestObserver(services)),
     trustProxy: services.config.trustProxy,
     bodyLimit: BODY_LIMIT_BYTES,
     // Node drops a request that has not fully arrived in time (answered 408 by answerClientError);

@@ -44,6 +44,16 @@ describe("Fastify's per-request log lines", () => {
     expect(logging.lines.filter((l) => l.msg === 'incoming request' || l.msg === 'request completed')).toEqual([]);
   });
 
+  it('hands every finished request to its observer (the metrics), whatever the level and outcome', () => {
+    const seen: unknown[] = [];
+    const reply = { elapsedTime: 1.5, log: { error: () => {}, info: () => {} } } as unknown as FastifyReply;
+    const request = {} as FastifyRequest;
+    const lines = new RequestLogLines(false, (req, rep) => seen.push([req, rep]));
+    lines.requestCompleted(null, request, reply);
+    lines.requestCompleted(new Error('socket hang up'), request, reply);
+    expect(seen).toEqual([[request, reply], [request, reply]]);
+  });
+
   it('a response that failed on its way out is logged at error whatever the level', () => {
     const logged: unknown[][] = [];
     const reply = { elapsedTime: 1.5, log: { error: (...args: unknown[]) => logged.push(args), info: () => logged.push(['info']) } };

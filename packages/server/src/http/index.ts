@@ -7,7 +7,7 @@ export { answerClientError, installErrorHandler, sendError } from './errors.ts';
 export { installSecurityHeaders } from './security.ts';
 export { authorizeRoutes } from './authorize.ts';
 export { installRateLimits, rateLimitGroupOf } from './limits.ts';
-export { installMetrics, METRICS_PATH } from './metrics.ts';
+export { installMetrics, requestObserver, METRICS_PATH } from './metrics.ts';
 export { docsRoutes, DOCS_PATH, OPENAPI_PATH } from './docs.ts';
 export { collectRoutes, registeredRoutes, openApiDocument, openApiPath, SECURITY_SCHEMES, type DocumentedRoute } from './openapi.ts';
 export { webhookRoutes } from './webhooks.ts';

@@ -5,10 +5,14 @@ import { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
  * skipped without touching the request's logger when the server logs above info: building their
  * arguments only for the logger to drop them was about 9% of a small answer's CPU. The level is
  * read once, at start (Gatehouse never changes it while running). A response that failed on its
- * way out is still logged, at error, whatever the level.
+ * way out is still logged, at error, whatever the level. `completed` sees every request once its
+ * response has gone, where an onResponse hook would (the metrics' requestObserver).
  */
 export class RequestLogLines extends LogController {
-  constructor(private readonly infoEnabled: boolean) {
+  constructor(
+    private readonly infoEnabled: boolean,
+    private readonly completed?: (request: FastifyRequest, reply: FastifyReply) => void,
+  ) {
     super();
   }
 
@@ -17,6 +21,7 @@ export class RequestLogLines extends LogController {
   }
 
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    this.completed?.(request, reply);
     if (this.infoEnabled || error) super.requestCompleted(error, request, reply);
   }
 }
