@@ -6,7 +6,7 @@
 // literal's computed keys weakly, with no polymorphic state: when a full GC runs while no record is
 // alive (it does while the server loads its modules), the classes are collected, the next record
 // is built with new ones, and those sites turn megamorphic for good. Every record is then built
-// through V8's runtime: on verify that was about 10% of a request's CPU. One record kept alive
+// through V8's runtime: on verify that was about a fifth of a request's CPU. One record kept alive
 // keeps the classes, so the sites stay monomorphic. Import this module before anything else.
 import { createHook } from 'node:async_hooks';
 

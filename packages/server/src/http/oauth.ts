@@ -131,14 +131,14 @@ export function oauthRoutes(services: Services): FastifyPluginAsyncTypebox {
           response: { 200: IntrospectionSchema, 400: ErrorSchema, 401: ErrorSchema },
         },
       },
-      // not async: a client and token both seen within the last second are answered without a promise
+      // not async: a client and token both seen within the last second are answered without a promise;
+      // a remembered client is not authenticated (its secret hashed) a second time
       (request) => {
         const token = request.body.token;
         const credentials = clientCredentials(request, request.body);
         // remembered only after authenticating with a secret, so never the method "none"
         const remembered = rememberedClient(services, credentials);
-        const known = remembered && token !== undefined ? rememberedIntrospection(services, remembered.app, token) : undefined;
-        if (known) return known;
+        if (remembered && token !== undefined) return rememberedIntrospection(services, remembered.app, token) ?? introspect(services, remembered.app, token);
         return authenticateClient(services, credentials).then(({ app: caller, method }) => {
           if (method === 'none') fail(ErrorCode.invalidClient, 'introspection requires client authentication');
           return introspect(services, caller, token ?? fail(ErrorCode.invalidRequest, 'token is required'));
