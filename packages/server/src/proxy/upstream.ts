@@ -53,33 +53,35 @@ export interface SendOptions {
  * One upstream request. A network failure or timeout comes back as an UpstreamFailure; the caller
  * going away, or a body that does not match its Content-Length, as a thrown invalid_request.
  */
-export async function send(url: URL, options: SendOptions): Promise<UpstreamAnswer | UpstreamFailure> {
-  try {
-    return await new Promise<UpstreamAnswer>((resolve, reject) => {
-      const call = new UpstreamCall(options, resolve, reject);
-      agent.dispatch(
-        {
-          origin: url.origin,
-          path: url.pathname + url.search,
-          method: options.method as Dispatcher.HttpMethod,
-          headers: options.headers,
-          body: options.body,
-          headersTimeout: options.timeoutMs,
-          bodyTimeout: options.timeoutMs,
-        },
-        call,
-      );
-    });
-  } catch (err) {
-    if (err instanceof GatehouseError) throw err;
-    const code = (err as { code?: string }).code;
-    if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') {
-      return { status: 504, error: new GatehouseError(ErrorCode.upstreamTimeout, `the provider did not answer within ${options.timeoutMs} ms`, { cause: err }) };
-    }
-    if (code === 'UND_ERR_ABORTED' || options.gone?.aborted) throw new GatehouseError(ErrorCode.invalidRequest, 'the caller went away', { cause: err });
-    if (code === 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH') throw new GatehouseError(ErrorCode.invalidRequest, 'the request body does not match its Content-Length', { cause: err });
-    return { status: 502, error: new GatehouseError(ErrorCode.upstreamError, 'the provider could not be reached', { cause: err }) };
+export function send(url: URL, options: SendOptions): Promise<UpstreamAnswer | UpstreamFailure> {
+  // a promise with a catch rather than an async function: one call's worth of promises fewer
+  return new Promise<UpstreamAnswer>((resolve, reject) => {
+    const call = new UpstreamCall(options, resolve, reject);
+    agent.dispatch(
+      {
+        origin: url.origin,
+        path: url.pathname + url.search,
+        method: options.method as Dispatcher.HttpMethod,
+        headers: options.headers,
+        body: options.body,
+        headersTimeout: options.timeoutMs,
+        bodyTimeout: options.timeoutMs,
+      },
+      call,
+    );
+  }).catch((err: unknown) => failure(err, options));
+}
+
+/** What a failed upstream request means for the caller. */
+function failure(err: unknown, options: SendOptions): UpstreamFailure {
+  if (err instanceof GatehouseError) throw err;
+  const code = (err as { code?: string }).code;
+  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') {
+    return { status: 504, error: new GatehouseError(ErrorCode.upstreamTimeout, `the provider did not answer within ${options.timeoutMs} ms`, { cause: err }) };
   }
+  if (code === 'UND_ERR_ABORTED' || options.gone?.aborted) throw new GatehouseError(ErrorCode.invalidRequest, 'the caller went away', { cause: err });
+  if (code === 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH') throw new GatehouseError(ErrorCode.invalidRequest, 'the request body does not match its Content-Length', { cause: err });
+  return { status: 502, error: new GatehouseError(ErrorCode.upstreamError, 'the provider could not be reached', { cause: err }) };
 }
 
 /** Throws away an answer that will not be passed on (before a retry): a stream is closed, which ends the upstream call. */
