@@ -44,7 +44,8 @@ function callerGone(reply: FastifyReply): CallerGone {
 /** A provider's answer served from Gatehouse's origin runs nothing there, even as HTML in a browser. */
 const PROXIED_CSP = "default-src 'none'; frame-ancestors 'none'; sandbox";
 
-// Promises rather than async functions from the handler down: each async layer added promises and turns of the microtask queue to every call.
+// Promises rather than async functions from the handlers down: each async layer added promises
+// and turns of the microtask queue to every call.
 function forward(services: Services, reply: FastifyReply, call: ProxyCall): Promise<FastifyReply> {
   return proxyCall(services, call).then((answer) =>
     reply.code(answer.status).headers(answer.headers).header('content-security-policy', PROXIED_CSP).send(answer.body),
@@ -105,7 +106,7 @@ export function proxyRoutes(services: Services): FastifyPluginAsyncTypebox {
           response: { ...errors, ...PASSED_THROUGH },
         },
       },
-      async (request, reply) => {
+      (request, reply) => {
         const accountId = request.params.id;
         const appId = appIdFor(request, 'proxy', accountId);
         const method = request.headers['x-raw-method'] ?? 'POST';
