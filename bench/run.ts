@@ -95,7 +95,7 @@ const table = formatTable(judged);
 const seconds = Math.round((Date.now() - started) / 1000);
 const notes = [
   `${quick ? 'quick' : 'full'} run, ${seconds} s; ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}); Node ${process.version}`,
-  `load: ${LOAD_GENERATOR}, ${settings.connections} connections; ${settings.rounds} alternating round(s) of ${settings.seconds} s per figure, the best round counts; ${settings.warmup} s warm-up before each target's first round`,
+  `load: ${LOAD_GENERATOR}, ${settings.connections} connections; ${settings.rounds} alternating round(s) of ${settings.seconds} s per figure; figures are each side's median round, the ratio the median of the ratios of rounds run next to each other; ${settings.warmup} s warm-up before each target's first round`,
   `${HAS_TASKSET ? `servers pinned to core ${SERVER_CPUS}, load generator to core ${LOAD_CPUS}, the proxy cases' upstream to core ${UPSTREAM_CPUS} (taskset)` : 'no taskset: processes not pinned'}; ${PRIORITY_NOTE}; ${idle.note}`,
   `Gatehouse: node ${GATEHOUSE_NODE_ARGS.join(' ')} gatehouse serve, ${Object.entries(GATEHOUSE_SETTINGS).map(([k, v]) => `${k}=${v}`).join(', ')}`,
   ...judged.filter((c) => c.note).map((c) => `${c.name}: ${c.note}`),

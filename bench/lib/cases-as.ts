@@ -126,17 +126,17 @@ export async function authorizationServerCases(
     log(`${c.name}: Gatehouse (SQLite${postgres ? ', PostgreSQL' : ''}) against ${c.baselineName}`);
     const specs: Record<string, LoadSpec> = { baseline: baselines.specs[c.key], sqlite: sqlite[c.key] };
     if (postgres) specs.postgres = postgres[c.key];
-    const best = await alternate(specs, { rounds: settings.rounds, warmup: settings.warmup, log });
+    const measured = await alternate(specs, { rounds: settings.rounds, warmup: settings.warmup, log });
     const row = (kind: 'sqlite' | 'postgres'): CaseResult => ({
       name: kind === 'sqlite' ? c.name : `${c.name} (postgres)`,
       unit: 'rps',
-      gatehouse: best[kind]!.rps,
-      baseline: best.baseline!.rps,
+      gatehouse: measured[kind]!.rps,
+      baseline: measured.baseline!.rps,
       baselineName: c.baselineName,
       target: { kind: 'ratio-at-least', value: c.target },
-      errors: { gatehouse: best[kind]!.errors, baseline: best.baseline!.errors },
-      samples: { gatehouse: best[kind]!.samples, baseline: best.baseline!.samples },
-      cpu: cpuOf(best[kind]!, best.baseline!),
+      errors: { gatehouse: measured[kind]!.errors, baseline: measured.baseline!.errors },
+      samples: { gatehouse: measured[kind]!.samples, baseline: measured.baseline!.samples },
+      cpu: cpuOf(measured[kind]!, measured.baseline!),
     });
     rows.push(row('sqlite'));
     if (postgres) later.push(row('postgres'));

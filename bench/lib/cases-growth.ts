@@ -69,17 +69,17 @@ export async function growthCases(
   const label = (n: number) => (n >= 1_000_000 ? `${n / 1_000_000}M` : n >= 1000 ? `${n / 1000}k` : String(n));
   for (const kind of proxyPath ? (['verify', 'proxy'] as const) : (['verify'] as const)) {
     log(`growth (${kind}): ${label(large.rows)} rows against ${label(small.rows)}`);
-    const best = await alternate({ small: spec(small, kind), large: spec(large, kind) }, { rounds: settings.rounds, warmup: settings.warmup, log });
+    const measured = await alternate({ small: spec(small, kind), large: spec(large, kind) }, { rounds: settings.rounds, warmup: settings.warmup, log });
     rows.push({
       name: `growth: ${kind}, ${label(large.rows)} stored`,
       unit: 'rps',
-      gatehouse: best.large.rps,
-      baseline: best.small.rps,
+      gatehouse: measured.large.rps,
+      baseline: measured.small.rps,
       baselineName: `${label(small.rows)} stored`,
       target: { kind: 'ratio-at-least', value: 0.9 },
-      errors: { gatehouse: best.large.errors, baseline: best.small.errors },
-      samples: { gatehouse: best.large.samples, baseline: best.small.samples },
-      cpu: best.large.cpuUsPerRequest === undefined ? undefined : { gatehouse: best.large.cpuUsPerRequest, baseline: best.small.cpuUsPerRequest ?? null },
+      errors: { gatehouse: measured.large.errors, baseline: measured.small.errors },
+      samples: { gatehouse: measured.large.samples, baseline: measured.small.samples },
+      cpu: measured.large.cpuUsPerRequest === undefined ? undefined : { gatehouse: measured.large.cpuUsPerRequest, baseline: measured.small.cpuUsPerRequest ?? null },
     });
   }
   return rows;

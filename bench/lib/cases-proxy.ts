@@ -5,7 +5,7 @@ import { log, stopGatehouse, trackGatehouse, type RunSettings } from './context.
 import { dropEnv, freshEnv, seedApp, startGatehouse } from './gatehouse.ts';
 import { alternate, type LoadSpec } from './load.ts';
 import { startNode, type Service } from './processes.ts';
-import type { CaseResult } from './table.ts';
+import { median, type CaseResult } from './table.ts';
 import { seedProxyAccount, UPSTREAM_PATH } from './upstream.ts';
 
 export const proxyPath = (accountId: string) => `/v1/accounts/${accountId}/proxy/${UPSTREAM_PATH}`;
@@ -38,7 +38,10 @@ export async function proxyCases(settings: RunSettings, gatehouse: SeededGatehou
     { direct: { ...direct, ...one } as LoadSpec, forwarder: { ...viaForwarder, ...one } as LoadSpec, gatehouse: { ...viaGatehouse, ...one } as LoadSpec },
     { rounds: settings.rounds, warmup: settings.warmup, better: 'p50', log },
   );
-  const added = (p50: number) => Math.max(0, p50 - latency.direct.latencyUs.p50) / 1000;
+  // added latency per round: each round's p50 over the direct call's p50 of the same round
+  const added = (side: 'gatehouse' | 'forwarder') => latency[side].samples.map((p50, i) => Math.max(0, p50 - latency.direct.samples[i]!) / 1000);
+  const addedGatehouse = added('gatehouse');
+  const addedForwarder = added('forwarder');
   return [
     {
       name: 'proxy throughput',
@@ -54,12 +57,13 @@ export async function proxyCases(settings: RunSettings, gatehouse: SeededGatehou
     {
       name: 'proxy latency (added p50)',
       unit: 'ms',
-      gatehouse: added(latency.gatehouse.latencyUs.p50),
-      baseline: added(latency.forwarder.latencyUs.p50),
+      gatehouse: median(addedGatehouse),
+      baseline: median(addedForwarder),
       baselineName: 'forwarder',
       target: { kind: 'ratio-at-most', value: 2 },
       errors: { gatehouse: latency.gatehouse.errors, baseline: latency.forwarder.errors + latency.direct.errors },
-      note: `p50 direct ${(latency.direct.latencyUs.p50 / 1000).toFixed(3)} ms, via forwarder ${(latency.forwarder.latencyUs.p50 / 1000).toFixed(3)} ms, via Gatehouse ${(latency.gatehouse.latencyUs.p50 / 1000).toFixed(3)} ms`,
+      samples: { gatehouse: addedGatehouse, baseline: addedForwarder },
+      note: `median p50 direct ${(latency.direct.latencyUs.p50 / 1000).toFixed(3)} ms, via forwarder ${(latency.forwarder.latencyUs.p50 / 1000).toFixed(3)} ms, via Gatehouse ${(latency.gatehouse.latencyUs.p50 / 1000).toFixed(3)} ms`,
     },
   ];
 }

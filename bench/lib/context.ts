@@ -6,7 +6,7 @@ export interface RunSettings {
   /** Seconds of each measured run, and of the warm-up before a target's first run. */
   seconds: number;
   warmup: number;
-  /** Alternating rounds per comparison; each target's best round counts. */
+  /** Alternating rounds per comparison; ratios are taken round by round (judge in table.ts). */
   rounds: number;
   /** Connections for the throughput cases. */
   connections: number;
@@ -20,7 +20,7 @@ export interface RunSettings {
 export function settingsFor(quick: boolean): RunSettings {
   return quick
     ? { quick, seconds: 2, warmup: 1, rounds: 1, connections: 50, growthRows: 100_000, growthBaseRows: 1_000, stormCalls: 1_000 }
-    : { quick, seconds: 3, warmup: 2, rounds: 5, connections: 50, growthRows: 1_000_000, growthBaseRows: 1_000, stormCalls: 1_000 };
+    : { quick, seconds: 2, warmup: 2, rounds: 8, connections: 50, growthRows: 1_000_000, growthBaseRows: 1_000, stormCalls: 1_000 };
 }
 
 /** Every Gatehouse process of the run, polled for its peak RSS (VmHWM) before it stops. */

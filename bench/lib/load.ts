@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LOAD_CPUS, pinned } from './processes.ts';
+import { median } from './table.ts';
 
 export const LOAD_GENERATOR: 'wrk' | 'autocannon' = spawnSync('wrk', ['--version']).error ? 'autocannon' : 'wrk';
 const WRK_SCRIPT = fileURLToPath(new URL('../wrk/bench.lua', import.meta.url));
@@ -152,38 +153,49 @@ export async function measure(spec: LoadSpec, warmupSeconds: number): Promise<Lo
 
 export type Measured = LoadResult & { samples: number[]; cpuSamples: number[] };
 
-/** Which of two results is better: more throughput, or (for latency cases) a lower median. */
+/** Which figure a case compares: throughput, or (for latency cases) the median latency. */
 export type Better = 'rps' | 'p50';
 
 /**
- * Measures several targets in alternating rounds (the order flips each round so drift on a shared
- * machine hits both sides alike) and keeps each target's best round: interference from other
- * processes only ever slows a run down, so the best round is the closest to the software's own figure.
+ * Measures several targets in alternating rounds (the order flips each round, so round i of each
+ * target runs next to round i of the others) and keeps every round's figure in order, for the
+ * table to compare round by round (see judge in table.ts). Each target's own figures are the
+ * medians of its rounds; errors add up over all rounds and are never hidden.
  */
 export async function alternate<K extends string>(
   specs: Record<K, LoadSpec>,
   options: { rounds: number; warmup: number; better?: Better; log?: (message: string) => void },
 ): Promise<Record<K, Measured>> {
   const keys = Object.keys(specs) as K[];
-  const best = {} as Record<K, Measured>;
+  const rounds = Object.fromEntries(keys.map((k) => [k, [] as LoadResult[]])) as Record<K, LoadResult[]>;
   for (let round = 0; round < options.rounds; round++) {
     const order = round % 2 === 0 ? keys : [...keys].reverse();
     for (const key of order) {
       const spec = specs[key];
       const result = round === 0 ? await measure(spec, options.warmup) : await load(spec);
-      const figure = options.better === 'p50' ? result.latencyUs.p50 : result.rps;
       const cpu = result.cpuUsPerRequest === undefined ? '' : `, ${result.cpuUsPerRequest.toFixed(1)} µs CPU/request`;
-      options.log?.(`  ${key}: ${options.better === 'p50' ? `p50 ${figure} µs` : `${Math.round(figure)} rps`}${cpu}${result.errors ? `, ${result.errors} errors` : ''}`);
-      const current = best[key];
-      const samples = [...(current?.samples ?? []), figure];
-      const cpus = [...(current?.cpuSamples ?? []), ...(result.cpuUsPerRequest === undefined ? [] : [result.cpuUsPerRequest])];
-      const improves = !current || (options.better === 'p50' ? result.latencyUs.p50 < current.latencyUs.p50 : result.rps > current.rps);
-      // errors are never hidden by picking another round: they add up
-      const errors = (current?.errors ?? 0) + result.errors;
-      // CPU per request: the lowest round (least disturbed)
-      const cpuUsPerRequest = cpus.length ? Math.min(...cpus) : undefined;
-      best[key] = { ...(improves ? result : current!), errors, samples, cpuSamples: cpus, ...(cpuUsPerRequest === undefined ? {} : { cpuUsPerRequest }) };
+      const figure = options.better === 'p50' ? `p50 ${result.latencyUs.p50} µs` : `${Math.round(result.rps)} rps`;
+      options.log?.(`  ${key}: ${figure}${cpu}${result.errors ? `, ${result.errors} errors` : ''}`);
+      rounds[key].push(result);
     }
   }
-  return best;
+  const summary = {} as Record<K, Measured>;
+  for (const key of keys) {
+    const results = rounds[key];
+    const cpuSamples = results.flatMap((r) => (r.cpuUsPerRequest === undefined ? [] : [r.cpuUsPerRequest]));
+    summary[key] = {
+      rps: median(results.map((r) => r.rps)),
+      requests: results.reduce((sum, r) => sum + r.requests, 0),
+      errors: results.reduce((sum, r) => sum + r.errors, 0),
+      latencyUs: {
+        p50: median(results.map((r) => r.latencyUs.p50)),
+        p90: median(results.map((r) => r.latencyUs.p90)),
+        p99: median(results.map((r) => r.latencyUs.p99)),
+      },
+      samples: results.map((r) => (options.better === 'p50' ? r.latencyUs.p50 : r.rps)),
+      cpuSamples,
+      ...(cpuSamples.length ? { cpuUsPerRequest: median(cpuSamples) } : {}),
+    };
+  }
+  return summary;
 }

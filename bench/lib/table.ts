@@ -22,7 +22,10 @@ export interface CaseResult {
   extra?: { label: string; value: number };
   /** Requests that did not get a 2xx (Gatehouse / baseline); a case with errors fails. */
   errors?: { gatehouse: number; baseline: number };
-  /** Every round's figure (the best one counts). */
+  /**
+   * Every round's figure, in order: Gatehouse's round i ran next to the baseline's round i. The
+   * ratio is taken round by round (see judge); `gatehouse` and `baseline` are the medians.
+   */
   samples?: { gatehouse: number[]; baseline: number[] };
   /** Server CPU time per request (µs), a figure other load on the machine disturbs less than rps. */
   cpu?: { gatehouse: number; baseline: number | null } | undefined;
@@ -34,10 +37,29 @@ export interface JudgedCase extends CaseResult {
   pass: boolean | null;
 }
 
-/** Ratio and pass/fail of one case. */
+/**
+ * The median of the ratios of rounds run next to each other (Gatehouse's round i over the
+ * baseline's round i). How fast this kind of shared virtual machine runs can change by half
+ * within a minute, for every process on it alike: a ratio of rounds run seconds apart is what that
+ * moves least, and the median leaves out the odd round either way. NaN without a usable pair.
+ */
+export function pairedRatio(gatehouse: number[], baseline: number[]): number {
+  return median(gatehouse.flatMap((g, i) => (baseline[i]! > 0 ? [g / baseline[i]!] : [])));
+}
+
+/** The middle value (the mean of the middle two for an even count); NaN for none. */
+export function median(values: number[]): number {
+  if (!values.length) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** Ratio (round by round when the rounds are known) and pass/fail of one case. */
 export function judge(result: CaseResult): JudgedCase {
-  const { gatehouse, baseline, target } = result;
-  const ratio = gatehouse !== null && baseline !== null && baseline !== 0 ? gatehouse / baseline : null;
+  const { gatehouse, baseline, target, samples } = result;
+  const paired = samples && samples.gatehouse.length === samples.baseline.length ? pairedRatio(samples.gatehouse, samples.baseline) : NaN;
+  const ratio = !Number.isNaN(paired) ? paired : gatehouse !== null && baseline !== null && baseline !== 0 ? gatehouse / baseline : null;
   let pass: boolean | null;
   switch (target.kind) {
     case 'ratio-at-least':

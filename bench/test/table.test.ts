@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseWrk } from '../lib/load.ts';
-import { formatTable, judge, type CaseResult } from '../lib/table.ts';
+import { formatTable, judge, median, pairedRatio, type CaseResult } from '../lib/table.ts';
 
 // The bench itself is not run by `npm test` (no timed assertions); its pure pieces are.
 describe('bench result table', () => {
@@ -31,6 +31,21 @@ describe('bench result table', () => {
     };
     expect(judge(storm).pass).toBe(true);
     expect(judge({ ...storm, extra: { label: 'failed', value: 3 } }).pass).toBe(false);
+  });
+
+  it('takes the ratio round by round, the median of the pairs, when the rounds are known', () => {
+    // the machine ran at half speed for rounds 2 and 3: both sides alike
+    const samples = { gatehouse: [36_000, 18_500, 17_000, 35_000, 34_000], baseline: [50_000, 25_000, 24_000, 50_000, 49_000] };
+    const judged = judge({ ...verify, gatehouse: 34_000, baseline: 49_000, samples });
+    // pairs 0.72, 0.74, 0.708, 0.70, 0.694: the median is 0.708, although 36,000 / 50,000 (the best rounds) is 0.72
+    expect(judged.ratio).toBeCloseTo(17_000 / 24_000, 6);
+    expect(judged.pass).toBe(true);
+    expect(judge({ ...verify, samples: { gatehouse: [30_000, 40_000], baseline: [50_000, 50_000] } }).ratio).toBeCloseTo(0.7, 6);
+    expect(pairedRatio([1, 2], [0, 0])).toBeNaN();
+    // rounds that do not pair up fall back to the two figures
+    expect(judge({ ...verify, samples: { gatehouse: [1], baseline: [1, 2] } }).ratio).toBe(0.7);
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 2, 3])).toBe(2.5);
   });
 
   it('fails a case whose load saw errors, whatever its ratio', () => {

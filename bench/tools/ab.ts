@@ -8,6 +8,7 @@ import { proxyPath, startForwarder } from '../lib/cases-proxy.ts';
 import { dropEnv, freshEnv, gatehouseEnv, GATEHOUSE_NODE_ARGS, seedApp } from '../lib/gatehouse.ts';
 import { holdCoresPolling } from '../lib/idle.ts';
 import { alternate, type LoadSpec } from '../lib/load.ts';
+import { pairedRatio } from '../lib/table.ts';
 import { startNode, type Service } from '../lib/processes.ts';
 import { benchProvidersDir, seedProxyAccount, startUpstream, UPSTREAM_PATH } from '../lib/upstream.ts';
 
@@ -55,13 +56,13 @@ try {
     baseline = { ...common, url: `${fastify.url}/`, pid: fastify.pid };
   }
   const specs: Record<string, LoadSpec> = Object.fromEntries(builds.map(([name, service]) => [name, target(service)]));
-  const best = await alternate({ ...specs, baseline }, { rounds: Number(rounds), warmup: 2, log: console.log });
-  const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)] ?? NaN;
-  for (const [name, r] of Object.entries(best)) {
+  const measured = await alternate({ ...specs, baseline }, { rounds: Number(rounds), warmup: 2, log: console.log });
+  for (const [name, r] of Object.entries(measured)) {
     const rss = (services.find((s) => s.name === name)?.peakRss() ?? 0) / 1048576;
     console.log(
-      `${name}: best ${Math.round(r.rps)} rps (${(r.rps / best.baseline!.rps).toFixed(2)}x), median ${Math.round(median(r.samples))} rps; ` +
-        `CPU µs/request lowest ${r.cpuUsPerRequest?.toFixed(1)}, median ${median(r.cpuSamples).toFixed(1)}` +
+      `${name}: median ${Math.round(r.rps)} rps, best ${Math.round(Math.max(...r.samples))} rps, ` +
+        `${pairedRatio(r.samples, measured.baseline!.samples).toFixed(2)}x the baseline round by round; ` +
+        `CPU µs/request median ${r.cpuUsPerRequest?.toFixed(1)}, lowest ${Math.min(...r.cpuSamples).toFixed(1)}` +
         (rss ? `; peak RSS ${rss.toFixed(0)} MB` : ''),
     );
   }
