@@ -1,9 +1,11 @@
 import { CompiledQuery, type Insertable } from 'kysely';
-import { isDatabaseUnavailable, type Db } from './open.ts';
+import { isDatabaseUnavailable, keepPrepared, type Db } from './open.ts';
 import type { Database } from './schema.ts';
 
 /** Rows per INSERT statement (SQLite allows 32,766 bound values; PostgreSQL 65,535). */
 const MAX_BATCH = 500;
+/** Batches up to this many rows are kept prepared on PostgreSQL (see keepPrepared). */
+const MAX_PREPARED_ROWS = 64;
 
 type Pending<T> = { row: T; resolve: () => void; reject: (err: unknown) => void };
 
@@ -39,7 +41,9 @@ export function groupCommit<K extends keyof Database & string>(db: Db, table: K)
     const query = (db.insertInto(table) as unknown as { values(v: unknown): { compile(): CompiledQuery } }).values(rows).compile();
     if (known === undefined && compiled.size < 64) {
       const values = flat();
-      compiled.set(key, values.length === query.parameters.length && values.every((v, i) => v === query.parameters[i]) ? query.sql : null);
+      const reusable = values.length === query.parameters.length && values.every((v, i) => v === query.parameters[i]);
+      compiled.set(key, reusable ? query.sql : null);
+      if (reusable && rows.length <= MAX_PREPARED_ROWS) keepPrepared(query.sql);
     }
     await db.executeQuery(query);
   }
