@@ -11,6 +11,7 @@ import {
   toJson,
   updateApp as updateAppRow,
   type AppRow,
+  type Db,
 } from '../store/index.ts';
 import { mintToken, newId, tokenKey } from '../vault/index.ts';
 import { credentialCache, forgetCredentials } from './cache.ts';
@@ -188,9 +189,13 @@ export async function appForApiKey(services: Pick<Services, 'db'>, key: string):
   const known = cache.get(keyHash);
   if (known) return known;
   const generation = cache.generation;
-  const row = await findAppByApiKeyHash(services.db, keyHash);
-  if (!row) return undefined;
-  const app = toAppView(row);
-  cache.set(keyHash, app, generation);
+  const app = await readAppForApiKey(services.db, keyHash);
+  if (app) cache.set(keyHash, app, generation, () => readAppForApiKey(services.db, keyHash));
   return app;
+}
+
+/** The app whose API key has this hash, read from the database. */
+export async function readAppForApiKey(db: Db, keyHash: string): Promise<AppView | undefined> {
+  const row = await findAppByApiKeyHash(db, keyHash);
+  return row && toAppView(row);
 }

@@ -1,9 +1,9 @@
 import type { Services } from '../services.ts';
-import { findAppById } from '../store/index.ts';
+import { findAppById, type Db } from '../store/index.ts';
 import { tokenKey } from '../vault/index.ts';
-import { appForApiKey, toAppView, type AppView } from './apps.ts';
+import { appForApiKey, readAppForApiKey, toAppView, type AppView } from './apps.ts';
 import { credentialCache } from './cache.ts';
-import { findAccessToken } from './tokens.ts';
+import { findAccessToken, readAccessToken, type AccessTokenFacts } from './tokens.ts';
 
 /** Who is calling the API: an app by its API key (every right), or by a Gatehouse access token. */
 export interface ApiCaller {
@@ -36,15 +36,33 @@ export function rememberedApiCaller(services: Pick<Services, 'db' | 'clock'>, cr
 export async function apiCaller(services: Pick<Services, 'db' | 'clock'>, credential: string): Promise<ApiCaller | undefined> {
   const cache = callers(services);
   const generation = cache.generation;
+  const isToken = credential.startsWith('gha_');
   let caller: ApiCaller | undefined;
-  if (credential.startsWith('gha_')) {
+  if (isToken) {
     const token = await findAccessToken(services, credential);
     const app = token && (await findAppById(services.db, token.app_id));
-    if (token && app) caller = { app: toAppView(app), rights: new Set(token.scopes), accountId: token.account_id, expiresAt: token.expires_at };
+    if (token && app) caller = tokenCaller(token, toAppView(app));
   } else {
     const app = await appForApiKey(services, credential);
-    if (app) caller = { app, rights: null, accountId: null, expiresAt: null };
+    if (app) caller = keyCaller(app);
   }
-  if (caller) cache.set(tokenKey(credential), caller, generation);
+  if (!caller) return undefined;
+  const key = tokenKey(credential);
+  // read again from the database itself, not through the key and token caches (each up to 1 s old)
+  cache.set(key, caller, generation, isToken ? () => readTokenCaller(services.db, key) : () => readKeyCaller(services.db, key));
   return caller;
+}
+
+const keyCaller = (app: AppView): ApiCaller => ({ app, rights: null, accountId: null, expiresAt: null });
+const tokenCaller = (token: AccessTokenFacts, app: AppView): ApiCaller => ({ app, rights: new Set(token.scopes), accountId: token.account_id, expiresAt: token.expires_at });
+
+async function readKeyCaller(db: Db, keyHash: string): Promise<ApiCaller | undefined> {
+  const app = await readAppForApiKey(db, keyHash);
+  return app && keyCaller(app);
+}
+
+async function readTokenCaller(db: Db, id: string): Promise<ApiCaller | undefined> {
+  const token = await readAccessToken(db, id);
+  const app = token && (await findAppById(db, token.app_id));
+  return token && app ? tokenCaller(token, toAppView(app)) : undefined;
 }

@@ -95,6 +95,14 @@ export async function authenticateClient(
   const hashes = await liveSecretHashes(services.db, row.id);
   if (!hashes.some((hash) => safeEqual(hash, presented))) fail(ErrorCode.invalidClient, 'client authentication failed');
   const app = toAppView(row);
-  cache.set(cacheKey, app, generation);
+  cache.set(cacheKey, app, generation, () => confidentialClient(services, clientId, presented));
   return { app, method };
+}
+
+/** The confidential app `clientId` as stored, if one of its live secrets is still `presented`. */
+async function confidentialClient(services: Pick<Services, 'db'>, clientId: string, presented: string): Promise<AppView | undefined> {
+  const row = await findAppById(services.db, clientId);
+  if (!row || row.client_type === 'public') return undefined;
+  const hashes = await liveSecretHashes(services.db, row.id);
+  return hashes.some((hash) => safeEqual(hash, presented)) ? toAppView(row) : undefined;
 }

@@ -86,6 +86,12 @@ export function rememberedAccessToken(services: Pick<Services, 'db' | 'clock'>, 
   return facts && live(facts, services.clock());
 }
 
+/** An access token's facts as stored (live or not), read from the database by its key. */
+export async function readAccessToken(db: Db, id: string): Promise<AccessTokenFacts | undefined> {
+  const row = await db.selectFrom('access_tokens').selectAll().where('id', '=', id).executeTakeFirst();
+  return row && Object.freeze({ ...row, scopes: Object.freeze(splitScope(row.scope)) });
+}
+
 /**
  * A live access token's facts, or undefined. Found tokens are cached for CREDENTIAL_CACHE_TTL_MS
  * (revocations in this process clear the cache at once); expiry is checked on every call.
@@ -97,10 +103,9 @@ export async function findAccessToken(services: Pick<Services, 'db' | 'clock'>, 
   let facts = cache.get(id);
   if (!facts) {
     const generation = cache.generation;
-    const row = await services.db.selectFrom('access_tokens').selectAll().where('id', '=', id).executeTakeFirst();
-    if (!row) return undefined;
-    facts = Object.freeze({ ...row, scopes: Object.freeze(splitScope(row.scope)) });
-    cache.set(id, facts, generation);
+    facts = await readAccessToken(services.db, id);
+    if (!facts) return undefined;
+    cache.set(id, facts, generation, () => readAccessToken(services.db, id));
   }
   return live(facts, services.clock());
 }
