@@ -93,11 +93,14 @@ export async function accountAccess(services: Services, appId: string, accountId
   const cached = rememberedAccess(services, appId, accountId);
   if (cached) return cached;
   const seen = accountCacheGeneration();
-  const account = (await findAccount(services.db, appId, accountId)) ?? fail(ErrorCode.notFound, 'no such account');
-  const token = await freshAccessToken(services, appId, accountId, { account });
-  const access = { account, token };
-  rememberAccount(appId, accountId, access, seen);
+  const access = (await readAccess(services, appId, accountId)) ?? fail(ErrorCode.notFound, 'no such account');
+  rememberAccount(appId, accountId, access, seen, () => readAccess(services, appId, accountId));
   return access;
+}
+
+async function readAccess(services: Services, appId: string, accountId: string): Promise<AccountAccess | undefined> {
+  const account = await findAccount(services.db, appId, accountId);
+  return account && { account, token: await freshAccessToken(services, appId, accountId, { account }) };
 }
 
 /** accountAccess's remembered answer, without a turn of the event loop; undefined when it must read. */

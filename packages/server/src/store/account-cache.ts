@@ -1,3 +1,5 @@
+import { ShortCache } from './short-cache.ts';
+
 /**
  * How long the proxy believes an account and its opened upstream access token without reading
  * them again. A change made by this process (refresh, reconnect, release, needs_reauth, backoff,
@@ -5,40 +7,35 @@
  * second instance on PostgreSQL, the CLI) is seen within this bound.
  */
 export const ACCOUNT_CACHE_TTL_MS = 1000;
-const MAX_ENTRIES = 10_000;
 
-interface Entry {
-  appId: string;
-  value: unknown;
-  until: number;
-}
+/** Reads an account again as the proxy needs it; undefined when it is gone. */
+export type AccountReload = () => Promise<unknown>;
 
 // One per process, not per database handle: the store's writers often hold a transaction, not
 // the root handle, and account ids are random, so two stores in one process never share a key.
-const entries = new Map<string, Entry>();
-let generation = 0;
+const accounts = new ShortCache<{ appId: string; value: unknown }>(ACCOUNT_CACHE_TTL_MS);
 
 /** Take this before reading the account; hand it to `rememberAccount`. */
 export function accountCacheGeneration(): number {
-  return generation;
+  return accounts.generation;
 }
 
-/** What `rememberAccount` stored for this app's account, while it is younger than the TTL. */
+/**
+ * What `rememberAccount` stored for this app's account, while it is younger than the TTL (one
+ * still in use near its end is read again in the background meanwhile: see ShortCache).
+ */
 export function cachedAccount<T>(appId: string, accountId: string): T | undefined {
-  const entry = entries.get(accountId);
-  if (!entry || entry.appId !== appId) return undefined;
-  if (entry.until <= performance.now()) {
-    entries.delete(accountId);
-    return undefined;
-  }
-  return entry.value as T;
+  const entry = accounts.get(accountId);
+  return entry && entry.appId === appId ? (entry.value as T) : undefined;
 }
 
 /** Remembers what was read of an account, unless some account changed since `seen` (a racing write). */
-export function rememberAccount(appId: string, accountId: string, value: unknown, seen: number): void {
-  if (seen !== generation) return;
-  if (entries.size >= MAX_ENTRIES && !entries.has(accountId)) entries.delete(entries.keys().next().value!);
-  entries.set(accountId, { appId, value, until: performance.now() + ACCOUNT_CACHE_TTL_MS });
+export function rememberAccount(appId: string, accountId: string, value: unknown, seen: number, reload?: AccountReload): void {
+  const again = reload && (async () => {
+    const fresh = await reload();
+    return fresh === undefined ? undefined : { appId, value: fresh };
+  });
+  accounts.set(accountId, { appId, value }, seen, again);
 }
 
 /**
@@ -46,7 +43,5 @@ export function rememberAccount(appId: string, accountId: string, value: unknown
  * that began before it cannot store its answer afterwards.
  */
 export function forgetAccount(accountId?: string): void {
-  generation += 1;
-  if (accountId === undefined) entries.clear();
-  else entries.delete(accountId);
+  accounts.forget(accountId);
 }

@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { ShortCache } from './cache.ts';
+import { ShortCache } from './short-cache.ts';
 
-describe('ShortCache (credential cache)', () => {
+describe('ShortCache', () => {
   it('forgets an entry once its time is up', async () => {
     const cache = new ShortCache<string>(30);
     cache.set('a', 'A', cache.generation);
@@ -12,13 +12,24 @@ describe('ShortCache (credential cache)', () => {
   });
 
   it('does not keep an answer read before a clear (a revocation racing a lookup)', () => {
-    const cache = new ShortCache<string>();
+    const cache = new ShortCache<string>(60_000);
     const before = cache.generation;
-    cache.clear(); // a revocation lands while the lookup is at the database
+    cache.forget(); // a revocation lands while the lookup is at the database
     cache.set('token', 'stale facts', before);
     expect(cache.get('token')).toBeUndefined();
     cache.set('token', 'fresh facts', cache.generation);
     expect(cache.get('token')).toBe('fresh facts');
+  });
+
+  it('forgets one entry, and an answer read before that is not kept', () => {
+    const cache = new ShortCache<string>(60_000);
+    cache.set('a', 'A', cache.generation);
+    cache.set('b', 'B', cache.generation);
+    const before = cache.generation;
+    cache.forget('a');
+    expect([cache.get('a'), cache.get('b')]).toEqual([undefined, 'B']);
+    cache.set('a', 'stale A', before);
+    expect(cache.get('a')).toBeUndefined();
   });
 
   it('stays within its size, dropping the oldest entry', () => {
@@ -110,7 +121,7 @@ describe('ShortCache (credential cache)', () => {
       cache.set('k', 'v1', cache.generation, () => read.promise);
       time.t = 800;
       cache.get('k');
-      cache.clear();
+      cache.forget();
       read.resolve('stale');
       await sleep(0);
       expect(cache.get('k')).toBeUndefined();
