@@ -12,4 +12,4 @@ export * from './webhooks.ts';
 export * from './locks.ts';
 export { groupCommit, groupCommitted } from './batch.ts';
 export { accountCacheGeneration, cachedAccount, rememberAccount, forgetAccount, ACCOUNT_CACHE_TTL_MS } from './account-cache.ts';
-export { ShortCache, type Reload } from './short-cache.ts';
+export { ShortCache } from './short-cache.ts';
