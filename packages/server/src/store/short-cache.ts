@@ -7,8 +7,8 @@ const MAX_ENTRIES = 10_000;
 /**
  * An entry still in use this long after it was read is read again in the background, while it
  * keeps being served until its time is up. Without it, every request arriving between an entry's
- * end and the database's answer missed and asked the database too (on PostgreSQL, about 70
- * lookups each second for one client and token under load), and waited: about 13% of an
+ * end and the database's answer missed and asked the database too (on PostgreSQL, about 130
+ * queries a second for one client and token under load), and waited: about 13% of an
  * introspection's CPU on PostgreSQL went to that once-a-second pile-up.
  */
 const REFRESH_AFTER_FRACTION = 0.75;
