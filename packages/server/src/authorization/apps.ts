@@ -3,7 +3,6 @@ import type { Services } from '../services.ts';
 import {
   deleteApp as deleteAppRow,
   findApp,
-  findAppByApiKeyHash,
   fromJson,
   insertApp,
   listApps as listAppRows,
@@ -11,10 +10,9 @@ import {
   toJson,
   updateApp as updateAppRow,
   type AppRow,
-  type Db,
 } from '../store/index.ts';
 import { mintToken, newId, tokenKey } from '../vault/index.ts';
-import { credentialCache, forgetCredentials } from './cache.ts';
+import { forgetCredentials } from './cache.ts';
 
 export interface CreateAppInput {
   name: string;
@@ -179,23 +177,4 @@ export async function deleteApp(services: Services, idOrName: string): Promise<A
     at: services.clock(),
   });
   return toAppView(row);
-}
-
-/** The app an API key (`ghk_…`) belongs to, or undefined. Looked up by hash only. */
-export async function appForApiKey(services: Pick<Services, 'db'>, key: string): Promise<AppView | undefined> {
-  if (!key.startsWith('ghk_')) return undefined;
-  const keyHash = tokenKey(key);
-  const cache = credentialCache<AppView>(services.db, 'apiKeys');
-  const known = cache.get(keyHash);
-  if (known) return known;
-  const generation = cache.generation;
-  const app = await readAppForApiKey(services.db, keyHash);
-  if (app) cache.set(keyHash, app, generation, () => readAppForApiKey(services.db, keyHash));
-  return app;
-}
-
-/** The app whose API key has this hash, read from the database. */
-export async function readAppForApiKey(db: Db, keyHash: string): Promise<AppView | undefined> {
-  const row = await findAppByApiKeyHash(db, keyHash);
-  return row && toAppView(row);
 }

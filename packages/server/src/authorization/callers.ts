@@ -1,9 +1,9 @@
 import type { Services } from '../services.ts';
-import { findAppById, type Db } from '../store/index.ts';
+import { findAppByApiKeyHash, findAppById, type Db } from '../store/index.ts';
 import { tokenKey } from '../vault/index.ts';
-import { appForApiKey, readAppForApiKey, toAppView, type AppView } from './apps.ts';
+import { toAppView, type AppView } from './apps.ts';
 import { credentialCache } from './cache.ts';
-import { findAccessToken, readAccessToken, type AccessTokenFacts } from './tokens.ts';
+import { readAccessToken } from './tokens.ts';
 
 /** Who is calling the API: an app by its API key (every right), or by a Gatehouse access token. */
 export interface ApiCaller {
@@ -25,44 +25,39 @@ const callers = (services: Pick<Services, 'db'>) => credentialCache<ApiCaller>(s
  */
 export function rememberedApiCaller(services: Pick<Services, 'db' | 'clock'>, credential: string): ApiCaller | undefined {
   const caller = callers(services).get(tokenKey(credential));
-  return caller && (caller.expiresAt === null || caller.expiresAt > services.clock()) ? caller : undefined;
+  return caller && live(caller, services.clock());
 }
 
 /**
  * The app (and rights) behind an API key (`ghk_…`) or a live Gatehouse access token (`gha_…`), or
- * undefined, looked up (through the key and token caches) and remembered for rememberedApiCaller,
- * which callers try first.
+ * undefined, read from the database and remembered for rememberedApiCaller, which callers try
+ * first (an entry in use is read again the same way before its time is up).
  */
 export async function apiCaller(services: Pick<Services, 'db' | 'clock'>, credential: string): Promise<ApiCaller | undefined> {
+  const read = credential.startsWith('gha_') ? readTokenCaller : credential.startsWith('ghk_') ? readKeyCaller : undefined;
+  if (!read) return undefined;
   const cache = callers(services);
-  const generation = cache.generation;
-  const isToken = credential.startsWith('gha_');
-  let caller: ApiCaller | undefined;
-  if (isToken) {
-    const token = await findAccessToken(services, credential);
-    const app = token && (await findAppById(services.db, token.app_id));
-    if (token && app) caller = tokenCaller(token, toAppView(app));
-  } else {
-    const app = await appForApiKey(services, credential);
-    if (app) caller = keyCaller(app);
-  }
-  if (!caller) return undefined;
   const key = tokenKey(credential);
-  // read again from the database itself, not through the key and token caches (each up to 1 s old)
-  cache.set(key, caller, generation, isToken ? () => readTokenCaller(services.db, key) : () => readKeyCaller(services.db, key));
-  return caller;
+  const known = cache.get(key); // remembered but expired: refused without a read
+  if (known) return live(known, services.clock());
+  const generation = cache.generation;
+  const caller = await read(services.db, key);
+  if (!caller) return undefined;
+  cache.set(key, caller, generation, () => read(services.db, key));
+  return live(caller, services.clock());
 }
 
-const keyCaller = (app: AppView): ApiCaller => ({ app, rights: null, accountId: null, expiresAt: null });
-const tokenCaller = (token: AccessTokenFacts, app: AppView): ApiCaller => ({ app, rights: new Set(token.scopes), accountId: token.account_id, expiresAt: token.expires_at });
+const live = (caller: ApiCaller, now: number) => (caller.expiresAt === null || caller.expiresAt > now ? caller : undefined);
 
+/** The caller behind an API key, by the key's hash. */
 async function readKeyCaller(db: Db, keyHash: string): Promise<ApiCaller | undefined> {
-  const app = await readAppForApiKey(db, keyHash);
-  return app && keyCaller(app);
+  const row = await findAppByApiKeyHash(db, keyHash);
+  return row && { app: toAppView(row), rights: null, accountId: null, expiresAt: null };
 }
 
+/** The caller behind an access token (live or not: expiry is checked on use), by its key. */
 async function readTokenCaller(db: Db, id: string): Promise<ApiCaller | undefined> {
   const token = await readAccessToken(db, id);
   const app = token && (await findAppById(db, token.app_id));
-  return token && app ? tokenCaller(token, toAppView(app)) : undefined;
+  return token && app ? { app: toAppView(app), rights: new Set(token.scopes), accountId: token.account_id, expiresAt: token.expires_at } : undefined;
 }

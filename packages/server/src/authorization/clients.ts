@@ -1,6 +1,6 @@
 import { ErrorCode, fail } from '../errors.ts';
 import type { Services } from '../services.ts';
-import { findAppById, liveSecretHashes } from '../store/index.ts';
+import { findAppById, liveSecretHashes, type Db } from '../store/index.ts';
 import { safeEqual, tokenKey } from '../vault/index.ts';
 import { toAppView, type AppView } from './apps.ts';
 import { credentialCache } from './cache.ts';
@@ -92,8 +92,7 @@ export async function authenticateClient(
     return { app: toAppView(row), method };
   }
   if (presented === undefined) return fail(ErrorCode.invalidClient, 'client authentication is required');
-  const hashes = await liveSecretHashes(services.db, row.id);
-  if (!hashes.some((hash) => safeEqual(hash, presented))) fail(ErrorCode.invalidClient, 'client authentication failed');
+  if (!(await secretIsLive(services.db, row.id, presented))) fail(ErrorCode.invalidClient, 'client authentication failed');
   const app = toAppView(row);
   cache.set(cacheKey, app, generation, () => confidentialClient(services, clientId, presented));
   return { app, method };
@@ -102,7 +101,10 @@ export async function authenticateClient(
 /** The confidential app `clientId` as stored, if one of its live secrets is still `presented`. */
 async function confidentialClient(services: Pick<Services, 'db'>, clientId: string, presented: string): Promise<AppView | undefined> {
   const row = await findAppById(services.db, clientId);
-  if (!row || row.client_type === 'public') return undefined;
-  const hashes = await liveSecretHashes(services.db, row.id);
-  return hashes.some((hash) => safeEqual(hash, presented)) ? toAppView(row) : undefined;
+  return row && row.client_type !== 'public' && (await secretIsLive(services.db, row.id, presented)) ? toAppView(row) : undefined;
+}
+
+/** Whether one of the app's live secrets has the presented hash (compared in constant time). */
+async function secretIsLive(db: Db, appId: string, presented: string): Promise<boolean> {
+  return (await liveSecretHashes(db, appId)).some((hash) => safeEqual(hash, presented));
 }

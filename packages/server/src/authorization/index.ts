@@ -3,7 +3,6 @@ export {
   listApps,
   deleteApp,
   updateApp,
-  appForApiKey,
   checkRedirectUri,
   toAppView,
   type AppView,
