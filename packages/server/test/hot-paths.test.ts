@@ -92,6 +92,24 @@ describe.each(STORE_KINDS)('hot paths on %s', (kind) => {
     expect(await introspect(basic())).toEqual({ status: 200, body: { active: false } });
   });
 
+  it('holds a remembered Basic client to one authentication method and to its own client_id', async () => {
+    const token = await mint();
+    const ask = (authorization: string, body: string) => fetch(`${gatehouse.url}/oauth/introspect`, { method: 'POST', headers: { ...form, authorization }, body });
+    expect(await (await ask(basic(), `token=${token}`)).json()).toMatchObject({ active: true });
+    // the header alone is remembered; a body that also names a client is checked in full
+    const otherId = await ask(basic(), `token=${token}&client_id=app_someone_else`);
+    expect(otherId.status).toBe(400);
+    expect(await otherId.json()).toMatchObject({ error: 'invalid_request' });
+    const twoMethods = await ask(basic(), `token=${token}&client_secret=${encodeURIComponent(app.clientSecret!)}`);
+    expect(twoMethods.status).toBe(400);
+    expect(await twoMethods.json()).toMatchObject({ error: 'invalid_request' });
+    const sameId = await ask(basic(), `token=${token}&client_id=${app.app.id}`);
+    expect(await sameId.json()).toMatchObject({ active: true, client_id: app.app.id });
+    // the same credentials written another way (scheme in lower case) authenticate on their own
+    const lower = await ask(basic().replace(/^Basic/, 'basic'), `token=${token}`);
+    expect(await lower.json()).toMatchObject({ active: true, client_id: app.app.id });
+  });
+
   it("introspects another client's remembered token as inactive, and asks for the token when there is none", async () => {
     const token = await mint();
     const other = await createApp(gatehouse.services, { name: 'other-introspector', redirectUris: ['http://127.0.0.1:9/cb'], scopes: ['accounts:read'] });

@@ -1,3 +1,4 @@
+import { hash } from 'node:crypto';
 import { ErrorCode, fail } from '../errors.ts';
 import type { Services } from '../services.ts';
 import { findAppById, liveSecretHashes, type Db } from '../store/index.ts';
@@ -7,8 +8,8 @@ import { credentialCache } from './cache.ts';
 
 /** What a token-endpoint request presented to authenticate its client (RFC 6749 §2.3). */
 export interface ClientCredentials {
-  /** From `Authorization: Basic …` (client_secret_basic). */
-  basic?: { clientId: string; clientSecret: string } | undefined;
+  /** The Authorization header as sent: client_secret_basic when it is `Basic …`. */
+  authorization: string | undefined;
   /** From the form body (client_secret_post, or client_id alone for a public client). */
   body: { clientId?: string | undefined; clientSecret?: string | undefined };
 }
@@ -19,7 +20,7 @@ export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'n
 const formDecode = (value: string) => (value.includes('%') || value.includes('+') ? decodeURIComponent(value.replace(/\+/g, ' ')) : value);
 
 /** Parses `Authorization: Basic base64(urlencoded id ":" urlencoded secret)` (RFC 6749 §2.3.1). */
-export function parseBasic(header: string | undefined): ClientCredentials['basic'] {
+export function parseBasic(header: string | undefined): { clientId: string; clientSecret: string } | undefined {
   if (!header) return undefined;
   const match = /^Basic[ ]+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
   if (!match) return undefined;
@@ -46,7 +47,8 @@ interface PresentedClient {
 
 /** The request's one client authentication method, checked for what needs no database. */
 function presentedClient(credentials: ClientCredentials): PresentedClient {
-  const { basic, body } = credentials;
+  const { authorization, body } = credentials;
+  const basic = parseBasic(authorization);
   if (basic && body.clientSecret !== undefined) fail(ErrorCode.invalidRequest, 'use one client authentication method per request');
   if (basic && body.clientId !== undefined && body.clientId !== basic.clientId) {
     fail(ErrorCode.invalidRequest, 'client_id in the body does not match the Basic credentials');
@@ -56,8 +58,15 @@ function presentedClient(credentials: ClientCredentials): PresentedClient {
   const secret = basic?.clientSecret ?? body.clientSecret;
   const method: ClientAuthMethod = basic ? 'client_secret_basic' : secret !== undefined ? 'client_secret_post' : 'none';
   const presented = secret === undefined ? undefined : tokenKey(secret);
-  return { clientId, method, presented, cacheKey: `${clientId}\n${presented}` };
+  return { clientId, method, presented, cacheKey: basic ? basicCacheKey(authorization!) : `${clientId}\n${presented}` };
 }
+
+/**
+ * Basic credentials are remembered by the SHA-256 of the header as sent, so that a client seen a
+ * moment ago is recognised without decoding its header or hashing its secret apart. Only a header
+ * that authenticated is ever stored under it (a post key always holds a newline, a digest never).
+ */
+const basicCacheKey = (authorization: string) => hash('sha256', authorization, 'hex');
 
 const clients = (services: Pick<Services, 'db'>) => credentialCache<AppView>(services.db, 'clients');
 
@@ -67,6 +76,12 @@ const clients = (services: Pick<Services, 'db'>) => credentialCache<AppView>(ser
  * a request that can never authenticate (two methods, no client_id) fails here as it would there.
  */
 export function rememberedClient(services: Pick<Services, 'db'>, credentials: ClientCredentials): { app: AppView; method: ClientAuthMethod } | undefined {
+  const { authorization, body } = credentials;
+  if (authorization !== undefined && body.clientId === undefined && body.clientSecret === undefined) {
+    // the usual client_secret_basic request: nothing to decode unless it must be looked up
+    const app = clients(services).get(basicCacheKey(authorization));
+    return app && { app, method: 'client_secret_basic' };
+  }
   const { method, presented, cacheKey } = presentedClient(credentials);
   const app = presented === undefined ? undefined : clients(services).get(cacheKey);
   return app && { app, method };
@@ -80,10 +95,10 @@ export async function authenticateClient(
   services: Pick<Services, 'db'>,
   credentials: ClientCredentials,
 ): Promise<{ app: AppView; method: ClientAuthMethod }> {
+  const known = rememberedClient(services, credentials);
+  if (known) return known;
   const { clientId, method, presented, cacheKey } = presentedClient(credentials);
   const cache = clients(services);
-  const known = presented === undefined ? undefined : cache.get(cacheKey);
-  if (known) return { app: known, method };
   const generation = cache.generation;
   const row = await findAppById(services.db, clientId);
   if (!row) return fail(ErrorCode.invalidClient, 'client authentication failed');

@@ -15,7 +15,6 @@ import {
   rememberedIntrospection,
   type ClientCredentials,
   type AccessTokenFacts,
-  parseBasic,
   refreshTokenGrant,
   revokeToken,
 } from '../authorization/index.ts';
@@ -55,7 +54,7 @@ const TokenForm = Type.Object({
 const TokenParamForm = Type.Object({ token: FormField, token_type_hint: FormField, client_id: FormField, client_secret: FormField });
 
 function clientCredentials(request: FastifyRequest, body: { client_id?: string; client_secret?: string }): ClientCredentials {
-  return { basic: parseBasic(request.headers.authorization), body: { clientId: body.client_id, clientSecret: body.client_secret } };
+  return { authorization: request.headers.authorization, body: { clientId: body.client_id, clientSecret: body.client_secret } };
 }
 
 function client(services: Services, request: FastifyRequest, body: { client_id?: string; client_secret?: string }) {

@@ -1,0 +1,59 @@
+// Two Gatehouse builds under one case at the same time, on the same server core, each with its
+// own load generator: the machine's speed swings (up to 2x within a minute on the reference VM)
+// then hit both alike, and the ratio of their CPU per request shows differences of a few percent
+// that alternating rounds (ab.ts) lose in the noise. Prints each round and the median ratio.
+// Usage: [STORE=postgres] ROUNDS=10 SECONDS=3 node --import tsx bench/tools/duel.ts verify|introspect|cc|proxy <bin A> <bin B>
+// (a bin may be written <bin>::<node flags>, as in ab.ts)
+import { APP_SCOPES, gatehouseSpecs } from '../lib/cases-as.ts';
+import { proxyPath } from '../lib/cases-proxy.ts';
+import { dropEnv, freshEnv, gatehouseEnv, GATEHOUSE_NODE_ARGS, seedApp } from '../lib/gatehouse.ts';
+import { holdCoresPolling } from '../lib/idle.ts';
+import { load, type LoadSpec } from '../lib/load.ts';
+import { median } from '../lib/table.ts';
+import { startNode, type Service } from '../lib/processes.ts';
+import { benchProvidersDir, seedProxyAccount, startUpstream } from '../lib/upstream.ts';
+
+const [which = 'introspect', binA, binB] = process.argv.slice(2);
+if (!binA || !binB) throw new Error('usage: duel.ts verify|introspect|cc|proxy <bin A> <bin B>');
+const rounds = Number(process.env.ROUNDS ?? '10');
+const seconds = Number(process.env.SECONDS ?? '3');
+const upstream = which === 'proxy' ? await startUpstream() : undefined;
+const env = await freshEnv(process.env.STORE === 'postgres' ? 'postgres' : 'sqlite', upstream ? benchProvidersDir(upstream.url) : undefined);
+const creds = await seedApp(env, APP_SCOPES);
+const accountId = upstream ? await seedProxyAccount(env, creds, { upstreamToken: 'up_at_live', expiresAt: Date.now() + 3600_000 }) : '';
+const start = (name: string, spec: string) => {
+  const [bin, flags] = spec.split('::');
+  const nodeArgs = flags === undefined ? GATEHOUSE_NODE_ARGS : flags.split(' ').filter(Boolean);
+  return startNode(name, bin!, { env: gatehouseEnv(env), nodeArgs, scriptArgs: ['serve'], probePath: '/healthz' });
+};
+const target = (g: Service, secondsEach: number): LoadSpec => {
+  const cases = gatehouseSpecs({ connections: 50, seconds: secondsEach }, { service: g, creds });
+  if (which === 'proxy') return { ...cases.verify, url: `${g.url}${proxyPath(accountId)}`, authorization: `Bearer ${creds.apiKey}` };
+  return which === 'introspect' ? cases.introspect : which === 'cc' ? cases.clientCredentials : cases.verify;
+};
+const services: Service[] = [];
+const idle = holdCoresPolling();
+try {
+  const a = await start('A', binA);
+  services.push(a);
+  const b = await start('B', binB);
+  services.push(b);
+  await Promise.all([load(target(a, 2)), load(target(b, 2))]); // warm-up
+  const ratios: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    const [ra, rb] = await Promise.all([load(target(a, seconds)), load(target(b, seconds))]);
+    const ratio = rb.cpuUsPerRequest! / ra.cpuUsPerRequest!;
+    ratios.push(ratio);
+    console.log(
+      `  A ${Math.round(ra.rps)} rps ${ra.cpuUsPerRequest!.toFixed(1)} µs · B ${Math.round(rb.rps)} rps ${rb.cpuUsPerRequest!.toFixed(1)} µs · ` +
+        `B/A CPU ${ratio.toFixed(3)}${ra.errors + rb.errors ? ` · errors ${ra.errors + rb.errors}` : ''}`,
+    );
+  }
+  const sorted = [...ratios].sort((x, y) => x - y);
+  console.log(`B/A CPU per request: median ${median(ratios).toFixed(3)}, range ${sorted[0]!.toFixed(3)}–${sorted.at(-1)!.toFixed(3)} over ${rounds} rounds`);
+} finally {
+  idle.release();
+  for (const s of services) await s.stop();
+  await upstream?.stop();
+  await dropEnv(env);
+}
