@@ -2,8 +2,9 @@
 // own load generator: the machine's speed swings (up to 2x within a minute on the reference VM)
 // then hit both alike, and the ratio of their CPU per request shows differences of a few percent
 // that alternating rounds (ab.ts) lose in the noise. Prints each round and the median ratio.
-// Usage: [STORE=postgres] ROUNDS=10 SECONDS=3 node --import tsx bench/tools/duel.ts verify|introspect|cc|proxy <bin A> <bin B>
-// (a bin may be written <bin>::<node flags>, as in ab.ts)
+// Usage: [STORE=postgres] [STORE_B=postgres] ROUNDS=10 SECONDS=3 node --import tsx bench/tools/duel.ts verify|introspect|cc|proxy <bin A> <bin B>
+// (a bin may be written <bin>::<node flags>, as in ab.ts; STORE_B gives B a store of its own kind,
+// to set one build on SQLite against itself on PostgreSQL)
 import { APP_SCOPES, gatehouseSpecs } from '../lib/cases-as.ts';
 import { proxyPath } from '../lib/cases-proxy.ts';
 import { dropEnv, freshEnv, gatehouseEnv, GATEHOUSE_NODE_ARGS, seedApp } from '../lib/gatehouse.ts';
@@ -18,30 +19,39 @@ if (!binA || !binB) throw new Error('usage: duel.ts verify|introspect|cc|proxy <
 const rounds = Number(process.env.ROUNDS ?? '10');
 const seconds = Number(process.env.SECONDS ?? '3');
 const upstream = which === 'proxy' ? await startUpstream() : undefined;
-const env = await freshEnv(process.env.STORE === 'postgres' ? 'postgres' : 'sqlite', upstream ? benchProvidersDir(upstream.url) : undefined);
-const creds = await seedApp(env, APP_SCOPES);
-const accountId = upstream ? await seedProxyAccount(env, creds, { upstreamToken: 'up_at_live', expiresAt: Date.now() + 3600_000 }) : '';
-const start = (name: string, spec: string) => {
-  const [bin, flags] = spec.split('::');
-  const nodeArgs = flags === undefined ? GATEHOUSE_NODE_ARGS : flags.split(' ').filter(Boolean);
-  return startNode(name, bin!, { env: gatehouseEnv(env), nodeArgs, scriptArgs: ['serve'], probePath: '/healthz' });
-};
-const target = (g: Service, secondsEach: number): LoadSpec => {
-  const cases = gatehouseSpecs({ connections: 50, seconds: secondsEach }, { service: g, creds });
-  if (which === 'proxy') return { ...cases.verify, url: `${g.url}${proxyPath(accountId)}`, authorization: `Bearer ${creds.apiKey}` };
-  return which === 'introspect' ? cases.introspect : which === 'cc' ? cases.clientCredentials : cases.verify;
-};
+const storeKind = (value: string | undefined) => (value === 'postgres' ? 'postgres' : 'sqlite');
+
+/** A database seeded with one app (and an account for the proxy), and the load on a build served from it. */
+async function seeded(kind: 'sqlite' | 'postgres') {
+  const env = await freshEnv(kind, upstream ? benchProvidersDir(upstream.url) : undefined);
+  const creds = await seedApp(env, APP_SCOPES);
+  const accountId = upstream ? await seedProxyAccount(env, creds, { upstreamToken: 'up_at_live', expiresAt: Date.now() + 3600_000 }) : '';
+  const start = (name: string, spec: string) => {
+    const [bin, flags] = spec.split('::');
+    const nodeArgs = flags === undefined ? GATEHOUSE_NODE_ARGS : flags.split(' ').filter(Boolean);
+    return startNode(name, bin!, { env: gatehouseEnv(env), nodeArgs, scriptArgs: ['serve'], probePath: '/healthz' });
+  };
+  const target = (g: Service, secondsEach: number): LoadSpec => {
+    const cases = gatehouseSpecs({ connections: 50, seconds: secondsEach }, { service: g, creds });
+    if (which === 'proxy') return { ...cases.verify, url: `${g.url}${proxyPath(accountId)}`, authorization: `Bearer ${creds.apiKey}` };
+    return which === 'introspect' ? cases.introspect : which === 'cc' ? cases.clientCredentials : cases.verify;
+  };
+  return { env, start, target };
+}
+
+const forA = await seeded(storeKind(process.env.STORE));
+const forB = process.env.STORE_B === undefined ? forA : await seeded(storeKind(process.env.STORE_B));
 const services: Service[] = [];
 const idle = holdCoresPolling();
 try {
-  const a = await start('A', binA);
+  const a = await forA.start('A', binA);
   services.push(a);
-  const b = await start('B', binB);
+  const b = await forB.start('B', binB);
   services.push(b);
-  await Promise.all([load(target(a, 2)), load(target(b, 2))]); // warm-up
+  await Promise.all([load(forA.target(a, 2)), load(forB.target(b, 2))]); // warm-up
   const ratios: number[] = [];
   for (let round = 0; round < rounds; round++) {
-    const [ra, rb] = await Promise.all([load(target(a, seconds)), load(target(b, seconds))]);
+    const [ra, rb] = await Promise.all([load(forA.target(a, seconds)), load(forB.target(b, seconds))]);
     const ratio = rb.cpuUsPerRequest! / ra.cpuUsPerRequest!;
     ratios.push(ratio);
     console.log(
@@ -55,5 +65,6 @@ try {
   idle.release();
   for (const s of services) await s.stop();
   await upstream?.stop();
-  await dropEnv(env);
+  await dropEnv(forA.env);
+  if (forB !== forA) await dropEnv(forB.env);
 }
