@@ -11,13 +11,13 @@ import {
   installErrorHandler,
   installMetrics,
   installRateLimits,
-  installSecurityHeaders,
   oauthRoutes,
   pageRoutes,
   proxyRoutes,
   RequestLogLines,
   requestObserver,
   sdkRoutes,
+  secureResponses,
   sendError,
   v1Routes,
   webhookRoutes,
@@ -41,6 +41,8 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     // it looks for such requests every connectionsCheckingInterval, so that follows the timeout
     requestTimeout: services.config.requestTimeoutMs,
     http: {
+      // the security and no-store headers of every answer (see secureResponses)
+      ServerResponse: secureResponses({ hsts: services.config.baseUrl.startsWith('https:') }),
       requestTimeout: services.config.requestTimeoutMs,
       headersTimeout: Math.min(60_000, services.config.requestTimeoutMs),
       connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(services.config.requestTimeoutMs / 4))),
@@ -56,7 +58,6 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   // first, so the OpenAPI document (and the route fuzzing) sees every route
   const routes = collectRoutes(app);
   installErrorHandler(app);
-  installSecurityHeaders(app, { hsts: services.config.baseUrl.startsWith('https:') });
   installMetrics(app, services);
   await installRateLimits(app, services);
   await app.register(formbody);

@@ -2,6 +2,7 @@ import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/authorization/index.ts';
 import { BODY_LIMIT_BYTES } from '../src/app.ts';
+import { STYLESHEET_PATH } from '../src/pages/index.ts';
 import { AuthorizationHarness, REDIRECT } from './support/authorization.ts';
 import { integrate } from './support/fixtures.ts';
 import { startGatehouse, type RunningGatehouse } from './support/gatehouse.ts';
@@ -125,6 +126,19 @@ describe.each(STORE_KINDS)('security headers on every kind of answer (%s)', (kin
     for (const a of answers.filter((x) => ['consent page', 'chooser page', 'connect result page', 'error page', 'redirect'].includes(x.kind))) {
       expect(a.response.headers.get('cache-control'), a.kind).toBe('no-store');
     }
+  });
+
+  it('Cache-Control: no-store and Pragma: no-cache on every answer that says nothing of caching itself; what a route says is kept', async () => {
+    const silent = ['API answer', 'API error', 'metadata', 'unknown route', 'error page', 'token answer', 'token error', 'introspection', 'verify'];
+    for (const a of all().filter((x) => silent.includes(x.kind))) {
+      expect(a.response.headers.get('cache-control'), a.kind).toBe('no-store');
+      expect(a.response.headers.get('pragma'), a.kind).toBe('no-cache');
+    }
+    const stylesheet = await fetch(`${h.gatehouse.url}${STYLESHEET_PATH}`);
+    expect(stylesheet.headers.get('cache-control')).toBe('public, max-age=3600');
+    expect(stylesheet.headers.get('pragma')).toBeNull();
+    expect(stylesheet.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(answers.find((a) => a.kind === 'docs page')!.response.headers.get('cache-control')).toBe('no-cache');
   });
 });
 

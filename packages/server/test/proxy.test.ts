@@ -69,6 +69,8 @@ describe.each(STORE_KINDS)('provider proxy on %s', (kind) => {
     expect(page.headers['content-type']).toBe('text/html');
     expect(page.headers['content-security-policy']).toBe("default-src 'none'; frame-ancestors 'none'; sandbox");
     expect(page.headers['clear-site-data']).toBeUndefined();
+    // it said nothing of caching: nothing may keep it
+    expect(page.headers['cache-control']).toBe('no-store');
   });
 
   it('passes the path and query through as sent, percent-encoding included', async () => {

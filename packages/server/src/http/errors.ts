@@ -40,7 +40,8 @@ export function sendError(reply: FastifyReply, code: ErrorCode, description: str
     const scheme = code === ErrorCode.invalidClient ? 'Basic realm="gatehouse"' : `Bearer realm="gatehouse", error="${code}"`;
     reply.header('www-authenticate', scheme);
   }
-  return reply.code(status).header('cache-control', 'no-store').send({ error: code, error_description: description });
+  // no-store, as every answer without a Cache-Control of its own (secureResponses)
+  return reply.code(status).send({ error: code, error_description: description });
 }
 
 /** Routes that answer people rather than programs set this; their errors become pages. */
@@ -89,7 +90,6 @@ export function installErrorHandler(app: FastifyInstance): void {
       return reply
         .code(status)
         .type('text/html; charset=utf-8')
-        .header('cache-control', 'no-store')
         .send(errorPage({ code, description, reference }));
     }
     return sendError(reply, code, description, status);

@@ -4,7 +4,7 @@ export { proxyRoutes } from './proxy.ts';
 export { oauthRoutes } from './oauth.ts';
 export { pageRoutes } from './pages.ts';
 export { answerClientError, installErrorHandler, sendError } from './errors.ts';
-export { installSecurityHeaders } from './security.ts';
+export { secureResponses } from './security.ts';
 export { authorizeRoutes } from './authorize.ts';
 export { installRateLimits, rateLimitGroupOf } from './limits.ts';
 export { installMetrics, requestObserver, METRICS_PATH } from './metrics.ts';

@@ -66,11 +66,7 @@ const OpenObject = Type.Object({}, { additionalProperties: true });
 /** Gatehouse as an OAuth 2.0 authorization server for apps. */
 export function oauthRoutes(services: Services): FastifyPluginAsyncTypebox {
   return async (app) => {
-    // callback-style hooks: no promise per request on the hot OAuth endpoints
-    app.addHook('onSend', (_request, reply, payload, done) => {
-      reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
-      done(null, payload);
-    });
+    // every answer here goes out with Cache-Control: no-store and Pragma: no-cache (secureResponses)
     app.addContentTypeParser('application/json', (_request, _body, done) =>
       done(Object.assign(new Error('send the parameters as application/x-www-form-urlencoded'), { statusCode: 415 })),
     );
