@@ -150,6 +150,17 @@ export async function dropEnv(env: GatehouseEnv): Promise<void> {
  */
 export const GATEHOUSE_NODE_ARGS = ['--max-semi-space-size=8'];
 
+/**
+ * A build of Gatehouse (a CLI entry script, e.g. one in a git worktree of another commit) serving
+ * `env`, for the A/B tools; written `<bin>::<node flags>` it runs with those node flags
+ * (space-separated) instead of the bench's.
+ */
+export function startBuild(name: string, spec: string, env: GatehouseEnv): Promise<Service> {
+  const [bin, flags] = spec.split('::');
+  const nodeArgs = flags === undefined ? GATEHOUSE_NODE_ARGS : flags.split(' ').filter(Boolean);
+  return startNode(name, bin!, { env: gatehouseEnv(env), nodeArgs, scriptArgs: ['serve'], probePath: '/healthz' });
+}
+
 /** `gatehouse serve` as a separate process on the server core. */
 export function startGatehouse(name: string, env: GatehouseEnv, options: { nodeArgs?: string[]; extraEnv?: Record<string, string> } = {}): Promise<Service> {
   return startNode(name, GATEHOUSE_BIN, {

@@ -5,7 +5,7 @@
 // (a bin may be written <bin>::<node flags> to run it with other node flags)
 import { APP_SCOPES, gatehouseSpecs } from '../lib/cases-as.ts';
 import { proxyPath, startForwarder } from '../lib/cases-proxy.ts';
-import { dropEnv, freshEnv, gatehouseEnv, GATEHOUSE_NODE_ARGS, seedApp } from '../lib/gatehouse.ts';
+import { dropEnv, freshEnv, seedApp, startBuild } from '../lib/gatehouse.ts';
 import { holdCoresPolling } from '../lib/idle.ts';
 import { alternate, type LoadSpec } from '../lib/load.ts';
 import { pairedRatio } from '../lib/table.ts';
@@ -20,12 +20,6 @@ const upstream = which === 'proxy' ? await startUpstream() : undefined;
 const env = await freshEnv(process.env.STORE === 'postgres' ? 'postgres' : 'sqlite', upstream ? benchProvidersDir(upstream.url) : undefined);
 const creds = await seedApp(env, APP_SCOPES);
 const accountId = upstream ? await seedProxyAccount(env, creds, { upstreamToken: 'up_at_live', expiresAt: Date.now() + 3600_000 }) : '';
-// "<bin>::<node flags>" runs that build with other node flags than the bench's (space-separated)
-const start = (name: string, spec: string) => {
-  const [bin, flags] = spec.split('::');
-  const nodeArgs = flags === undefined ? GATEHOUSE_NODE_ARGS : flags.split(' ').filter(Boolean);
-  return startNode(name, bin!, { env: gatehouseEnv(env), nodeArgs, scriptArgs: ['serve'], probePath: '/healthz' });
-};
 const services: Service[] = [];
 const idle = holdCoresPolling();
 console.log(idle.note);
@@ -33,7 +27,7 @@ try {
   const builds: [string, Service][] = [];
   for (const [i, bin] of bins.entries()) {
     const name = String.fromCharCode(65 + i);
-    const service = await start(name, bin);
+    const service = await startBuild(name, bin, env);
     services.push(service);
     builds.push([name, service]);
   }

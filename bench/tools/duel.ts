@@ -7,11 +7,11 @@
 // to set one build on SQLite against itself on PostgreSQL)
 import { APP_SCOPES, gatehouseSpecs } from '../lib/cases-as.ts';
 import { proxyPath } from '../lib/cases-proxy.ts';
-import { dropEnv, freshEnv, gatehouseEnv, GATEHOUSE_NODE_ARGS, seedApp } from '../lib/gatehouse.ts';
+import { dropEnv, freshEnv, seedApp, startBuild } from '../lib/gatehouse.ts';
 import { holdCoresPolling } from '../lib/idle.ts';
 import { load, type LoadSpec } from '../lib/load.ts';
 import { median } from '../lib/table.ts';
-import { startNode, type Service } from '../lib/processes.ts';
+import type { Service } from '../lib/processes.ts';
 import { benchProvidersDir, seedProxyAccount, startUpstream } from '../lib/upstream.ts';
 
 const [which = 'introspect', binA, binB] = process.argv.slice(2);
@@ -26,11 +26,7 @@ async function seeded(kind: 'sqlite' | 'postgres') {
   const env = await freshEnv(kind, upstream ? benchProvidersDir(upstream.url) : undefined);
   const creds = await seedApp(env, APP_SCOPES);
   const accountId = upstream ? await seedProxyAccount(env, creds, { upstreamToken: 'up_at_live', expiresAt: Date.now() + 3600_000 }) : '';
-  const start = (name: string, spec: string) => {
-    const [bin, flags] = spec.split('::');
-    const nodeArgs = flags === undefined ? GATEHOUSE_NODE_ARGS : flags.split(' ').filter(Boolean);
-    return startNode(name, bin!, { env: gatehouseEnv(env), nodeArgs, scriptArgs: ['serve'], probePath: '/healthz' });
-  };
+  const start = (name: string, spec: string) => startBuild(name, spec, env);
   const target = (g: Service, secondsEach: number): LoadSpec => {
     const cases = gatehouseSpecs({ connections: 50, seconds: secondsEach }, { service: g, creds });
     if (which === 'proxy') return { ...cases.verify, url: `${g.url}${proxyPath(accountId)}`, authorization: `Bearer ${creds.apiKey}` };
