@@ -126,7 +126,7 @@ export async function authorizationServerCases(
     log(`${c.name}: Gatehouse (SQLite${postgres ? ', PostgreSQL' : ''}) against ${c.baselineName}`);
     const specs: Record<string, LoadSpec> = { baseline: baselines.specs[c.key], sqlite: sqlite[c.key] };
     if (postgres) specs.postgres = postgres[c.key];
-    const measured = await alternate(specs, { rounds: settings.rounds, warmup: settings.warmup, log });
+    const measured = await alternate(specs, { rounds: settings.rounds, warmup: settings.warmup, reference: 'baseline', log });
     const row = (kind: 'sqlite' | 'postgres'): CaseResult => ({
       name: kind === 'sqlite' ? c.name : `${c.name} (postgres)`,
       unit: 'rps',

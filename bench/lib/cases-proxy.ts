@@ -36,7 +36,7 @@ export async function proxyCases(settings: RunSettings, gatehouse: SeededGatehou
   log('proxy latency (1 connection): direct, forwarder, Gatehouse');
   const latency = await alternate(
     { direct: { ...direct, ...one } as LoadSpec, forwarder: { ...viaForwarder, ...one } as LoadSpec, gatehouse: { ...viaGatehouse, ...one } as LoadSpec },
-    { rounds: settings.rounds, warmup: settings.warmup, better: 'p50', log },
+    { rounds: settings.rounds, warmup: settings.warmup, better: 'p50', reference: 'direct', log },
   );
   // added latency per round: each round's p50 over the direct call's p50 of the same round
   const added = (side: 'gatehouse' | 'forwarder') => latency[side].samples.map((p50, i) => Math.max(0, p50 - latency.direct.samples[i]!) / 1000);

@@ -157,19 +157,35 @@ export type Measured = LoadResult & { samples: number[]; cpuSamples: number[] };
 export type Better = 'rps' | 'p50';
 
 /**
+ * The order of one round: the targets as given, flipped every other round; a `reference` (the
+ * baseline the others are compared with) runs in the middle, so that with two others both run
+ * right next to it. Placed first, the second of two others ran two slots, seconds, away from it,
+ * and the machine's drift within a round weighed more on its ratio.
+ */
+export function roundOrder<K extends string>(keys: K[], round: number, reference?: K): K[] {
+  let order = keys;
+  if (reference !== undefined && keys.includes(reference)) {
+    const others = keys.filter((k) => k !== reference);
+    const half = Math.ceil(others.length / 2);
+    order = [...others.slice(0, half), reference, ...others.slice(half)];
+  }
+  return round % 2 === 0 ? order : [...order].reverse();
+}
+
+/**
  * Measures several targets in alternating rounds (the order flips each round, so round i of each
- * target runs next to round i of the others) and keeps every round's figure in order, for the
- * table to compare round by round (see judge in table.ts). Each target's own figures are the
- * medians of its rounds; errors add up over all rounds and are never hidden.
+ * target runs next to round i of the others; see roundOrder) and keeps every round's figure in
+ * order, for the table to compare round by round (see judge in table.ts). Each target's own
+ * figures are the medians of its rounds; errors add up over all rounds and are never hidden.
  */
 export async function alternate<K extends string>(
   specs: Record<K, LoadSpec>,
-  options: { rounds: number; warmup: number; better?: Better; log?: (message: string) => void },
+  options: { rounds: number; warmup: number; better?: Better; reference?: NoInfer<K>; log?: (message: string) => void },
 ): Promise<Record<K, Measured>> {
   const keys = Object.keys(specs) as K[];
   const rounds = Object.fromEntries(keys.map((k) => [k, [] as LoadResult[]])) as Record<K, LoadResult[]>;
   for (let round = 0; round < options.rounds; round++) {
-    const order = round % 2 === 0 ? keys : [...keys].reverse();
+    const order = roundOrder(keys, round, options.reference);
     for (const key of order) {
       const spec = specs[key];
       const result = round === 0 ? await measure(spec, options.warmup) : await load(spec);

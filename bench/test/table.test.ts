@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseWrk } from '../lib/load.ts';
+import { parseWrk, roundOrder } from '../lib/load.ts';
 import { formatTable, judge, median, pairedRatio, type CaseResult } from '../lib/table.ts';
 
 // The bench itself is not run by `npm test` (no timed assertions); its pure pieces are.
@@ -67,5 +67,14 @@ describe('bench result table', () => {
   it('reads the summary line the wrk script prints', () => {
     const output = 'Running 5s test\nBENCH_JSON {"requests":1000,"duration_us":2000000,"errors":{"connect":0,"read":1,"write":0,"status":2,"timeout":0},"latency_us":{"p50":100,"p90":200,"p99":300,"mean":110.5,"max":900}}\n';
     expect(parseWrk(output)).toEqual({ rps: 500, requests: 1000, errors: 3, latencyUs: { p50: 100, p90: 200, p99: 300, mean: 110.5, max: 900 } });
+  });
+
+  it('runs the reference in the middle of each round, so that each other target runs next to it', () => {
+    const keys = ['baseline', 'sqlite', 'postgres'];
+    expect(roundOrder(keys, 0, 'baseline')).toEqual(['sqlite', 'baseline', 'postgres']);
+    expect(roundOrder(keys, 1, 'baseline')).toEqual(['postgres', 'baseline', 'sqlite']);
+    expect(roundOrder(['small', 'large'], 0)).toEqual(['small', 'large']);
+    expect(roundOrder(['small', 'large'], 1)).toEqual(['large', 'small']);
+    expect(roundOrder(['A', 'B', 'C', 'baseline'], 0, 'baseline')).toEqual(['A', 'B', 'baseline', 'C']);
   });
 });

@@ -50,7 +50,7 @@ try {
     baseline = { ...common, url: `${fastify.url}/`, pid: fastify.pid };
   }
   const specs: Record<string, LoadSpec> = Object.fromEntries(builds.map(([name, service]) => [name, target(service)]));
-  const measured = await alternate({ ...specs, baseline }, { rounds: Number(rounds), warmup: 2, log: console.log });
+  const measured = await alternate({ ...specs, baseline }, { rounds: Number(rounds), warmup: 2, reference: 'baseline', log: console.log });
   for (const [name, r] of Object.entries(measured)) {
     const rss = (services.find((s) => s.name === name)?.peakRss() ?? 0) / 1048576;
     console.log(
