@@ -45,8 +45,11 @@ interface PresentedClient {
   cacheKey: string;
 }
 
-/** The request's one client authentication method, checked for what needs no database. */
-function presentedClient(credentials: ClientCredentials): PresentedClient {
+/**
+ * The request's one client authentication method, checked for what needs no database; `headerKey`
+ * is the Basic header's cache key when already computed.
+ */
+function presentedClient(credentials: ClientCredentials, headerKey?: string): PresentedClient {
   const { authorization, body } = credentials;
   const basic = parseBasic(authorization);
   if (basic && body.clientSecret !== undefined) fail(ErrorCode.invalidRequest, 'use one client authentication method per request');
@@ -58,7 +61,7 @@ function presentedClient(credentials: ClientCredentials): PresentedClient {
   const secret = basic?.clientSecret ?? body.clientSecret;
   const method: ClientAuthMethod = basic ? 'client_secret_basic' : secret !== undefined ? 'client_secret_post' : 'none';
   const presented = secret === undefined ? undefined : tokenKey(secret);
-  return { clientId, method, presented, cacheKey: basic ? basicCacheKey(authorization!) : `${clientId}\n${presented}` };
+  return { clientId, method, presented, cacheKey: basic ? (headerKey ?? basicCacheKey(authorization!)) : `${clientId}\n${presented}` };
 }
 
 /**
@@ -70,21 +73,33 @@ const basicCacheKey = (authorization: string) => hash('sha256', authorization, '
 
 const clients = (services: Pick<Services, 'db'>) => credentialCache<AppView>(services.db, 'clients');
 
+type Authenticated = { app: AppView; method: ClientAuthMethod };
+
+/**
+ * The client the cache remembers for this request (see cache.ts), else what the request presents
+ * (presentedClient), which authenticateClient goes on with: a miss decodes and hashes once.
+ */
+function recall(services: Pick<Services, 'db'>, credentials: ClientCredentials): Authenticated | PresentedClient {
+  const cache = clients(services);
+  const { authorization, body } = credentials;
+  // the usual client_secret_basic request: looked up by its header before anything is decoded
+  const headerKey = authorization !== undefined && body.clientId === undefined && body.clientSecret === undefined ? basicCacheKey(authorization) : undefined;
+  const byHeader = headerKey === undefined ? undefined : cache.get(headerKey);
+  if (byHeader) return { app: byHeader, method: 'client_secret_basic' };
+  const client = presentedClient(credentials, headerKey);
+  // a header's key was looked up above; a client without a secret is never remembered
+  const app = headerKey !== undefined || client.presented === undefined ? undefined : cache.get(client.cacheKey);
+  return app ? { app, method: client.method } : client;
+}
+
 /**
  * authenticateClient's answer for a confidential client that authenticated with this very secret
  * moments ago (see cache.ts): no database read, no promise. Undefined when it must be looked up;
  * a request that can never authenticate (two methods, no client_id) fails here as it would there.
  */
-export function rememberedClient(services: Pick<Services, 'db'>, credentials: ClientCredentials): { app: AppView; method: ClientAuthMethod } | undefined {
-  const { authorization, body } = credentials;
-  if (authorization !== undefined && body.clientId === undefined && body.clientSecret === undefined) {
-    // the usual client_secret_basic request: nothing to decode unless it must be looked up
-    const app = clients(services).get(basicCacheKey(authorization));
-    return app && { app, method: 'client_secret_basic' };
-  }
-  const { method, presented, cacheKey } = presentedClient(credentials);
-  const app = presented === undefined ? undefined : clients(services).get(cacheKey);
-  return app && { app, method };
+export function rememberedClient(services: Pick<Services, 'db'>, credentials: ClientCredentials): Authenticated | undefined {
+  const recalled = recall(services, credentials);
+  return 'app' in recalled ? recalled : undefined;
 }
 
 /**
@@ -94,10 +109,10 @@ export function rememberedClient(services: Pick<Services, 'db'>, credentials: Cl
 export async function authenticateClient(
   services: Pick<Services, 'db'>,
   credentials: ClientCredentials,
-): Promise<{ app: AppView; method: ClientAuthMethod }> {
-  const known = rememberedClient(services, credentials);
-  if (known) return known;
-  const { clientId, method, presented, cacheKey } = presentedClient(credentials);
+): Promise<Authenticated> {
+  const recalled = recall(services, credentials);
+  if ('app' in recalled) return recalled;
+  const { clientId, method, presented, cacheKey } = recalled;
   const cache = clients(services);
   const generation = cache.generation;
   const row = await findAppById(services.db, clientId);
