@@ -1,6 +1,6 @@
 // The proxy cases: throughput and added latency against a bare Fastify + undici forwarder to the
 // same local upstream, and the refresh storm (two instances on PostgreSQL, one expired token).
-import { APP_SCOPES, checkOk, type SeededGatehouse } from './cases-as.ts';
+import { APP_SCOPES, checkOk, gatehouseSpecs, type SeededGatehouse } from './cases-as.ts';
 import { log, stopGatehouse, trackGatehouse, type RunSettings } from './context.ts';
 import { dropEnv, freshEnv, seedApp, startGatehouse } from './gatehouse.ts';
 import { alternate, type LoadSpec } from './load.ts';
@@ -9,6 +9,17 @@ import { median, type CaseResult } from './table.ts';
 import { seedProxyAccount, UPSTREAM_PATH } from './upstream.ts';
 
 export const proxyPath = (accountId: string) => `/v1/accounts/${accountId}/proxy/${UPSTREAM_PATH}`;
+
+/**
+ * The loads the bench's tools (ab.ts, duel.ts, profile-case.ts, serve-seeded.ts) put on one seeded
+ * Gatehouse: the authorization server's cases, and its proxy route for the seeded account (the
+ * app's API key).
+ */
+export function toolSpecs(settings: Pick<RunSettings, 'connections' | 'seconds'>, g: Pick<SeededGatehouse, 'service' | 'creds'>, accountId: string) {
+  const cases = gatehouseSpecs(settings, g);
+  const proxy: LoadSpec = { ...cases.verify, url: `${g.service.url}${proxyPath(accountId)}`, authorization: `Bearer ${g.creds.apiKey}` };
+  return { verify: cases.verify, introspect: cases.introspect, cc: cases.clientCredentials, proxy };
+}
 
 export async function startForwarder(upstream: Service): Promise<Service> {
   return startNode('forwarder', new URL('../baselines/forwarder.ts', import.meta.url).pathname, {

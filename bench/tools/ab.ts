@@ -3,8 +3,8 @@
 // Fastify otherwise): prints each one's best and median requests per second and CPU µs/request.
 // Usage: [STORE=postgres] ROUNDS=4 SECONDS=3 node --import tsx bench/tools/ab.ts verify|healthz|introspect|cc|proxy <bin A> <bin B> [<bin C> …]
 // (a bin may be written <bin>::<node flags> to run it with other node flags)
-import { APP_SCOPES, gatehouseSpecs } from '../lib/cases-as.ts';
-import { proxyPath, startForwarder } from '../lib/cases-proxy.ts';
+import { APP_SCOPES } from '../lib/cases-as.ts';
+import { startForwarder, toolSpecs } from '../lib/cases-proxy.ts';
 import { dropEnv, freshEnv, seedApp, startBuild } from '../lib/gatehouse.ts';
 import { holdCoresPolling } from '../lib/idle.ts';
 import { alternate, type LoadSpec } from '../lib/load.ts';
@@ -33,11 +33,10 @@ try {
   }
   const common = { connections: 50, seconds: Number(seconds) };
   const target = (g: Service): LoadSpec => {
-    const cases = gatehouseSpecs(common, { service: g, creds });
-    if (which === 'proxy') return { ...cases.verify, url: `${g.url}${proxyPath(accountId)}`, authorization: `Bearer ${creds.apiKey}` };
+    const cases = toolSpecs(common, { service: g, creds }, accountId);
     // Gatehouse's cheapest route: what every answer costs
     if (which === 'healthz') return { ...cases.verify, url: `${g.url}/healthz`, authorization: undefined };
-    return which === 'introspect' ? cases.introspect : which === 'cc' ? cases.clientCredentials : cases.verify;
+    return cases[which as keyof typeof cases] ?? cases.verify;
   };
   let baseline: LoadSpec;
   if (upstream) {

@@ -5,8 +5,8 @@
 // Usage: [STORE=postgres] [STORE_B=postgres] ROUNDS=10 SECONDS=3 node --import tsx bench/tools/duel.ts verify|introspect|cc|proxy <bin A> <bin B>
 // (a bin may be written <bin>::<node flags>, as in ab.ts; STORE_B gives B a store of its own kind,
 // to set one build on SQLite against itself on PostgreSQL)
-import { APP_SCOPES, gatehouseSpecs } from '../lib/cases-as.ts';
-import { proxyPath } from '../lib/cases-proxy.ts';
+import { APP_SCOPES } from '../lib/cases-as.ts';
+import { toolSpecs } from '../lib/cases-proxy.ts';
 import { dropEnv, freshEnv, seedApp, startBuild } from '../lib/gatehouse.ts';
 import { holdCoresPolling } from '../lib/idle.ts';
 import { load, type LoadSpec } from '../lib/load.ts';
@@ -28,9 +28,8 @@ async function seeded(kind: 'sqlite' | 'postgres') {
   const accountId = upstream ? await seedProxyAccount(env, creds, { upstreamToken: 'up_at_live', expiresAt: Date.now() + 3600_000 }) : '';
   const start = (name: string, spec: string) => startBuild(name, spec, env);
   const target = (g: Service, secondsEach: number): LoadSpec => {
-    const cases = gatehouseSpecs({ connections: 50, seconds: secondsEach }, { service: g, creds });
-    if (which === 'proxy') return { ...cases.verify, url: `${g.url}${proxyPath(accountId)}`, authorization: `Bearer ${creds.apiKey}` };
-    return which === 'introspect' ? cases.introspect : which === 'cc' ? cases.clientCredentials : cases.verify;
+    const cases = toolSpecs({ connections: 50, seconds: secondsEach }, { service: g, creds }, accountId);
+    return cases[which as keyof typeof cases] ?? cases.verify;
   };
   return { env, start, target };
 }

@@ -5,11 +5,11 @@ import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { APP_SCOPES, gatehouseSpecs } from '../lib/cases-as.ts';
+import { APP_SCOPES } from '../lib/cases-as.ts';
 import { dropEnv, freshEnv, seedApp, startGatehouse } from '../lib/gatehouse.ts';
 import { holdCoresPolling } from '../lib/idle.ts';
 import { load } from '../lib/load.ts';
-import { proxyPath } from '../lib/cases-proxy.ts';
+import { toolSpecs } from '../lib/cases-proxy.ts';
 import { benchProvidersDir, seedProxyAccount, startUpstream } from '../lib/upstream.ts';
 
 const fail = (message: string): never => {
@@ -23,13 +23,7 @@ const creds = await seedApp(env, APP_SCOPES);
 const accountId = upstream ? await seedProxyAccount(env, creds, { upstreamToken: 'up_at_live', expiresAt: Date.now() + 3600_000 }) : '';
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-prof-'));
 const gatehouse = await startGatehouse('gatehouse-prof', env, { nodeArgs: [...(process.env.NODE_ARGS?.split(' ').filter(Boolean) ?? []), ...(process.env.NO_PROF ? [] : ['--cpu-prof', `--cpu-prof-dir=${dir}`])] });
-const cases = gatehouseSpecs({ connections: 50, seconds }, { service: gatehouse, creds });
-const specs = {
-  verify: cases.verify,
-  introspect: cases.introspect,
-  cc: cases.clientCredentials,
-  proxy: { ...cases.verify, url: `${gatehouse.url}${proxyPath(accountId)}`, authorization: `Bearer ${creds.apiKey}` },
-};
+const specs = toolSpecs({ connections: 50, seconds }, { service: gatehouse, creds }, accountId);
 const spec = specs[which as keyof typeof specs] ?? fail(`usage: profile-case.ts ${Object.keys(specs).join('|')} [seconds]`);
 const idle = holdCoresPolling();
 await load({ ...spec, seconds: 2 }); // warm-up, outside the window counted below
