@@ -264,6 +264,27 @@ describe.each(STORE_KINDS)('hot paths on %s', (kind) => {
     expect(stored).toHaveLength(2);
   });
 
+  it('stores each group-commit row in its own columns, whatever order its fields come in', async () => {
+    const { db } = gatehouse.services;
+    const write = groupCommit(db, 'access_tokens');
+    const batch = (rows: ReturnType<typeof tokenRow>[]) => Promise.all(rows.map((row) => write(row)));
+    const usual = () => tokenRow(app.app.id);
+    // the first batch compiles (and keeps) the 3-row INSERT for the usual field order
+    await batch([usual(), usual(), usual()]);
+    // the same fields, the last two swapped: put in the kept INSERT as they come, each would land in the other's column
+    const { expires_at: expiresAt, created_at: createdAt, ...rest } = usual();
+    const swapped = { ...rest, created_at: createdAt, expires_at: expiresAt };
+    const { grant_id: _grant, account_id: _account, ...fewer } = usual();
+    const rows = [usual(), swapped, usual(), usual(), fewer as ReturnType<typeof tokenRow>, usual()];
+    await batch(rows.slice(0, 3));
+    await batch(rows.slice(3));
+    const ids = rows.map((row) => row.id);
+    const stored = await db.selectFrom('access_tokens').select(['id', 'app_id', 'scope', 'expires_at', 'created_at', 'account_id']).where('id', 'in', ids).execute();
+    const byId = new Map(stored.map((row) => [row.id, { ...row, expires_at: Number(row.expires_at), created_at: Number(row.created_at) }]));
+    const expected = (row: (typeof rows)[number]) => ({ id: row.id, app_id: app.app.id, scope: row.scope, expires_at: row.expires_at, created_at: row.created_at, account_id: null });
+    expect(ids.map((key) => byId.get(key))).toEqual(rows.map(expected));
+  });
+
   it.runIf(kind === 'postgres')('keeps the group commit\'s INSERT prepared on the connection, and nothing that returns rows', async () => {
     await gatehouse.services.db.connection().execute(async (connection) => {
       const write = groupCommit(connection, 'access_tokens');
