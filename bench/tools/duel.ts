@@ -4,14 +4,15 @@
 // that alternating rounds (ab.ts) lose in the noise. Prints each round and the median ratio.
 // Usage: [STORE=postgres] [STORE_B=postgres] ROUNDS=10 SECONDS=3 node --import tsx bench/tools/duel.ts verify|introspect|cc|proxy <bin A> <bin B>
 // (a bin may be written <bin>::<node flags>, as in ab.ts; STORE_B gives B a store of its own kind,
-// to set one build on SQLite against itself on PostgreSQL)
+// to set one build on SQLite against itself on PostgreSQL; for verify and introspect, the bin
+// "floor" is bare Fastify doing only the work those answers cannot skip: baselines/fastify-floor.ts)
 import { APP_SCOPES } from '../lib/cases-as.ts';
 import { toolSpecs } from '../lib/cases-proxy.ts';
 import { dropEnv, freshEnv, seedApp, startBuild } from '../lib/gatehouse.ts';
 import { holdCoresPolling } from '../lib/idle.ts';
 import { load, type LoadSpec } from '../lib/load.ts';
 import { median } from '../lib/table.ts';
-import type { Service } from '../lib/processes.ts';
+import { startNode, type Service } from '../lib/processes.ts';
 import { benchProvidersDir, seedProxyAccount, startUpstream } from '../lib/upstream.ts';
 
 const [which = 'introspect', binA, binB] = process.argv.slice(2);
@@ -26,7 +27,8 @@ async function seeded(kind: 'sqlite' | 'postgres') {
   const env = await freshEnv(kind, upstream ? benchProvidersDir(upstream.url) : undefined);
   const creds = await seedApp(env, APP_SCOPES);
   const accountId = upstream ? await seedProxyAccount(env, creds, { upstreamToken: 'up_at_live', expiresAt: Date.now() + 3600_000 }) : '';
-  const start = (name: string, spec: string) => startBuild(name, spec, env);
+  const start = (name: string, spec: string) =>
+    spec === 'floor' ? startNode(name, new URL('../baselines/fastify-floor.ts', import.meta.url).pathname, { probePath: '/healthz' }) : startBuild(name, spec, env);
   const target = (g: Service, secondsEach: number): LoadSpec => {
     const cases = toolSpecs({ connections: 50, seconds: secondsEach }, { service: g, creds }, accountId);
     return cases[which as keyof typeof cases] ?? cases.verify;
