@@ -12,8 +12,8 @@ import { RequestLogLines } from '../../packages/server/src/http/request-log.ts';
 import { IntrospectionSchema, VerificationSchema } from '../../packages/server/src/http/schemas.ts';
 import { createLogger, lazyChildLogger } from '../../packages/server/src/logger.ts';
 
-// what Gatehouse's ServerResponse adds to an API answer (set here per reply: a subclass of Node's
-// ServerResponse run under tsx costs more than in Gatehouse's bundle, and would lower the floor)
+// what Gatehouse's ServerResponse adds to an API answer, set here per reply: a subclass of Node's
+// ServerResponse costs more run under tsx than in Gatehouse's bundle, and would raise the floor
 const HEADERS = {
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
