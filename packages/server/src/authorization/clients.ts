@@ -77,7 +77,7 @@ type Authenticated = { app: AppView; method: ClientAuthMethod };
 
 /**
  * The client the cache remembers for this request (see cache.ts), else what the request presents
- * (presentedClient), which authenticateClient goes on with: a miss decodes and hashes once.
+ * (presentedClient), which authenticatePresented goes on with: a miss decodes and hashes once.
  */
 function recall(services: Pick<Services, 'db'>, credentials: ClientCredentials): Authenticated | PresentedClient {
   const cache = clients(services);
@@ -93,26 +93,18 @@ function recall(services: Pick<Services, 'db'>, credentials: ClientCredentials):
 }
 
 /**
- * authenticateClient's answer for a confidential client that authenticated with this very secret
- * moments ago (see cache.ts): no database read, no promise. Undefined when it must be looked up;
- * a request that can never authenticate (two methods, no client_id) fails here as it would there.
+ * Authenticates the client with exactly one method: a secret for confidential apps (compared by
+ * hash, in constant time), none for public ones. Every failure is the same invalid_client. A
+ * confidential client that authenticated with this very secret moments ago (see cache.ts) is
+ * answered at once, without a database read or a promise, so a hot handler can go on
+ * synchronously; anything else is looked up.
  */
-export function rememberedClient(services: Pick<Services, 'db'>, credentials: ClientCredentials): Authenticated | undefined {
+export function authenticateClient(services: Pick<Services, 'db'>, credentials: ClientCredentials): Authenticated | Promise<Authenticated> {
   const recalled = recall(services, credentials);
-  return 'app' in recalled ? recalled : undefined;
+  return 'app' in recalled ? recalled : authenticatePresented(services, recalled);
 }
 
-/**
- * Authenticates the client with exactly one method: a secret for confidential apps (compared by
- * hash, in constant time), none for public ones. Every failure is the same invalid_client.
- */
-export async function authenticateClient(
-  services: Pick<Services, 'db'>,
-  credentials: ClientCredentials,
-): Promise<Authenticated> {
-  const recalled = recall(services, credentials);
-  if ('app' in recalled) return recalled;
-  const { clientId, method, presented, cacheKey } = recalled;
+async function authenticatePresented(services: Pick<Services, 'db'>, { clientId, method, presented, cacheKey }: PresentedClient): Promise<Authenticated> {
   const cache = clients(services);
   const generation = cache.generation;
   const row = await findAppById(services.db, clientId);

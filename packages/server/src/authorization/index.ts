@@ -11,7 +11,7 @@ export {
   type UpdateAppInput,
 } from './apps.ts';
 export { createConnectSession, endUserOfSession, CONNECT_SESSION_TTL_MS, type EndUser } from './sessions.ts';
-export { authenticateClient, rememberedClient, parseBasic, type ClientCredentials, type ClientAuthMethod } from './clients.ts';
+export { authenticateClient, parseBasic, type ClientCredentials, type ClientAuthMethod } from './clients.ts';
 export { parseScope, grantableScope, splitScope, API_RIGHTS, type ApiRight, type ParsedScope } from './scopes.ts';
 export { clientCredentialsGrant, introspect, rememberedIntrospection, revokeToken, revokeGrant, findAccessToken, rememberedAccessToken, type AccessTokenFacts, issueTokens, ACCESS_TOKEN_TTL_S, type TokenResponse } from './tokens.ts';
 export { authorizationServerMetadata } from './metadata.ts';

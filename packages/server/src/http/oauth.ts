@@ -11,7 +11,6 @@ import {
   findAccessToken,
   introspect,
   rememberedAccessToken,
-  rememberedClient,
   rememberedIntrospection,
   type ClientCredentials,
   type AccessTokenFacts,
@@ -126,15 +125,13 @@ export function oauthRoutes(services: Services): FastifyPluginAsyncTypebox {
           response: { 200: IntrospectionSchema, 400: ErrorSchema, 401: ErrorSchema },
         },
       },
-      // not async: a client and token both seen within the last second are answered without a promise;
-      // a remembered client is not authenticated (its secret hashed) a second time
+      // not async: a client and token both seen within the last second are answered without a promise
       (request) => {
         const token = request.body.token;
-        const credentials = clientCredentials(request, request.body);
-        // remembered only after authenticating with a secret, so never the method "none"
-        const remembered = rememberedClient(services, credentials);
-        if (remembered && token !== undefined) return rememberedIntrospection(services, remembered.app, token) ?? introspect(services, remembered.app, token);
-        return authenticateClient(services, credentials).then(({ app: caller, method }) => {
+        const client = authenticateClient(services, clientCredentials(request, request.body));
+        // a client answered at once was remembered after authenticating with a secret: never the method "none"
+        if (!(client instanceof Promise) && token !== undefined) return rememberedIntrospection(services, client.app, token) ?? introspect(services, client.app, token);
+        return Promise.resolve(client).then(({ app: caller, method }) => {
           if (method === 'none') fail(ErrorCode.invalidClient, 'introspection requires client authentication');
           return introspect(services, caller, token ?? fail(ErrorCode.invalidRequest, 'token is required'));
         });
