@@ -10,12 +10,22 @@ import { seedProxyAccount, UPSTREAM_PATH } from './upstream.ts';
 
 export const proxyPath = (accountId: string) => `/v1/accounts/${accountId}/proxy/${UPSTREAM_PATH}`;
 
+/** The cases the bench's tools can put on one seeded Gatehouse (see toolSpecs). */
+export const TOOL_CASES = ['verify', 'introspect', 'cc', 'proxy'] as const;
+export type ToolCase = (typeof TOOL_CASES)[number];
+
+/** `name` as one of the tools' cases; anything else stops the tool with its usage. */
+export function toolCase(name: string, usage: string): ToolCase {
+  if ((TOOL_CASES as readonly string[]).includes(name)) return name as ToolCase;
+  throw new Error(`unknown case "${name}"; usage: ${usage}`);
+}
+
 /**
  * The loads the bench's tools (ab.ts, duel.ts, profile-case.ts, serve-seeded.ts) put on one seeded
  * Gatehouse: the authorization server's cases, and its proxy route for the seeded account (the
  * app's API key).
  */
-export function toolSpecs(settings: Pick<RunSettings, 'connections' | 'seconds'>, g: Pick<SeededGatehouse, 'service' | 'creds'>, accountId: string) {
+export function toolSpecs(settings: Pick<RunSettings, 'connections' | 'seconds'>, g: Pick<SeededGatehouse, 'service' | 'creds'>, accountId: string): Record<ToolCase, LoadSpec> {
   const cases = gatehouseSpecs(settings, g);
   const proxy: LoadSpec = { ...cases.verify, url: `${g.service.url}${proxyPath(accountId)}`, authorization: `Bearer ${g.creds.apiKey}` };
   return { verify: cases.verify, introspect: cases.introspect, cc: cases.clientCredentials, proxy };

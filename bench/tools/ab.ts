@@ -4,7 +4,7 @@
 // Usage: [STORE=postgres] ROUNDS=4 SECONDS=3 node --import tsx bench/tools/ab.ts verify|healthz|introspect|cc|proxy <bin A> <bin B> [<bin C> …]
 // (a bin may be written <bin>::<node flags> to run it with other node flags)
 import { APP_SCOPES } from '../lib/cases-as.ts';
-import { startForwarder, toolSpecs } from '../lib/cases-proxy.ts';
+import { startForwarder, toolCase, toolSpecs } from '../lib/cases-proxy.ts';
 import { dropEnv, freshEnv, seedApp, startBuild } from '../lib/gatehouse.ts';
 import { holdCoresPolling } from '../lib/idle.ts';
 import { alternate, type LoadSpec } from '../lib/load.ts';
@@ -12,10 +12,13 @@ import { pairedRatio } from '../lib/table.ts';
 import { startNode, type Service } from '../lib/processes.ts';
 import { benchProvidersDir, seedProxyAccount, startUpstream, UPSTREAM_PATH } from '../lib/upstream.ts';
 
-const [which = 'proxy', ...bins] = process.argv.slice(2);
+const USAGE = 'ab.ts verify|healthz|introspect|cc|proxy <bin A> <bin B> [<bin C> …]';
+const [name = 'proxy', ...bins] = process.argv.slice(2);
+// healthz: Gatehouse's cheapest route, what every answer costs
+const which = name === 'healthz' ? name : toolCase(name, USAGE);
 const rounds = process.env.ROUNDS ?? '4';
 const seconds = process.env.SECONDS ?? '3';
-if (bins.length < 2) throw new Error('usage: ab.ts verify|healthz|introspect|cc|proxy <bin A> <bin B> [<bin C> …]');
+if (bins.length < 2) throw new Error(`usage: ${USAGE}`);
 const upstream = which === 'proxy' ? await startUpstream() : undefined;
 const env = await freshEnv(process.env.STORE === 'postgres' ? 'postgres' : 'sqlite', upstream ? benchProvidersDir(upstream.url) : undefined);
 const creds = await seedApp(env, APP_SCOPES);
@@ -34,9 +37,8 @@ try {
   const common = { connections: 50, seconds: Number(seconds) };
   const target = (g: Service): LoadSpec => {
     const cases = toolSpecs(common, { service: g, creds }, accountId);
-    // Gatehouse's cheapest route: what every answer costs
     if (which === 'healthz') return { ...cases.verify, url: `${g.url}/healthz`, authorization: undefined };
-    return cases[which as keyof typeof cases] ?? cases.verify;
+    return cases[which];
   };
   let baseline: LoadSpec;
   if (upstream) {

@@ -7,7 +7,7 @@
 // to set one build on SQLite against itself on PostgreSQL; for verify and introspect, the bin
 // "floor" is bare Fastify doing only the work those answers cannot skip: baselines/fastify-floor.ts)
 import { APP_SCOPES } from '../lib/cases-as.ts';
-import { toolSpecs } from '../lib/cases-proxy.ts';
+import { toolCase, toolSpecs } from '../lib/cases-proxy.ts';
 import { dropEnv, freshEnv, seedApp, startBuild } from '../lib/gatehouse.ts';
 import { holdCoresPolling } from '../lib/idle.ts';
 import { load, type LoadSpec } from '../lib/load.ts';
@@ -15,8 +15,11 @@ import { median } from '../lib/table.ts';
 import { startNode, type Service } from '../lib/processes.ts';
 import { benchProvidersDir, seedProxyAccount, startUpstream } from '../lib/upstream.ts';
 
-const [which = 'introspect', binA, binB] = process.argv.slice(2);
-if (!binA || !binB) throw new Error('usage: duel.ts verify|introspect|cc|proxy <bin A> <bin B>');
+const USAGE = 'duel.ts verify|introspect|cc|proxy <bin A> <bin B>';
+const [name = 'introspect', binA, binB] = process.argv.slice(2);
+const which = toolCase(name, USAGE);
+if (!binA || !binB) throw new Error(`usage: ${USAGE}`);
+if ((binA === 'floor' || binB === 'floor') && which !== 'verify' && which !== 'introspect') throw new Error('the floor answers verify and introspect only');
 const rounds = Number(process.env.ROUNDS ?? '10');
 const seconds = Number(process.env.SECONDS ?? '3');
 const upstream = which === 'proxy' ? await startUpstream() : undefined;
@@ -29,10 +32,7 @@ async function seeded(kind: 'sqlite' | 'postgres') {
   const accountId = upstream ? await seedProxyAccount(env, creds, { upstreamToken: 'up_at_live', expiresAt: Date.now() + 3600_000 }) : '';
   const start = (name: string, spec: string) =>
     spec === 'floor' ? startNode(name, new URL('../baselines/fastify-floor.ts', import.meta.url).pathname, { probePath: '/healthz' }) : startBuild(name, spec, env);
-  const target = (g: Service, secondsEach: number): LoadSpec => {
-    const cases = toolSpecs({ connections: 50, seconds: secondsEach }, { service: g, creds }, accountId);
-    return cases[which as keyof typeof cases] ?? cases.verify;
-  };
+  const target = (g: Service, secondsEach: number): LoadSpec => toolSpecs({ connections: 50, seconds: secondsEach }, { service: g, creds }, accountId)[which];
   return { env, start, target };
 }
 

@@ -29,4 +29,3 @@ await closeGrown(other);
 await closeGrown(g);
 await upstream.stop();
 rmSync(providersDir, { recursive: true, force: true });
-await upstream.stop();

@@ -9,13 +9,11 @@ import { APP_SCOPES } from '../lib/cases-as.ts';
 import { dropEnv, freshEnv, seedApp, startGatehouse } from '../lib/gatehouse.ts';
 import { holdCoresPolling } from '../lib/idle.ts';
 import { load } from '../lib/load.ts';
-import { toolSpecs } from '../lib/cases-proxy.ts';
+import { toolCase, toolSpecs } from '../lib/cases-proxy.ts';
 import { benchProvidersDir, seedProxyAccount, startUpstream } from '../lib/upstream.ts';
 
-const fail = (message: string): never => {
-  throw new Error(message);
-};
-const [which = 'verify', secondsArg = '5'] = process.argv.slice(2);
+const [name = 'verify', secondsArg = '5'] = process.argv.slice(2);
+const which = toolCase(name, 'profile-case.ts verify|introspect|cc|proxy [seconds]');
 const seconds = Number(secondsArg);
 const upstream = which === 'proxy' ? await startUpstream() : undefined;
 const env = await freshEnv(process.env.STORE === 'postgres' ? 'postgres' : 'sqlite', upstream ? benchProvidersDir(upstream.url) : undefined);
@@ -24,7 +22,7 @@ const accountId = upstream ? await seedProxyAccount(env, creds, { upstreamToken:
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-prof-'));
 const gatehouse = await startGatehouse('gatehouse-prof', env, { nodeArgs: [...(process.env.NODE_ARGS?.split(' ').filter(Boolean) ?? []), ...(process.env.NO_PROF ? [] : ['--cpu-prof', `--cpu-prof-dir=${dir}`])] });
 const specs = toolSpecs({ connections: 50, seconds }, { service: gatehouse, creds }, accountId);
-const spec = specs[which as keyof typeof specs] ?? fail(`usage: profile-case.ts ${Object.keys(specs).join('|')} [seconds]`);
+const spec = specs[which];
 const idle = holdCoresPolling();
 await load({ ...spec, seconds: 2 }); // warm-up, outside the window counted below
 const result = await load(spec);
